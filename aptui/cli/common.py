@@ -1,0 +1,105 @@
+"""Shared CLI plumbing: the per-process context, --json, secret input, confirmation, async."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from aptui.errors import AptuiError, Exit, usage
+
+
+@dataclass
+class CliState:
+    read_only: bool = False
+    _ctx: Any = field(default=None, repr=False)
+
+    def context(self):
+        if self._ctx is None:
+            from aptui.services.context import Context
+
+            self._ctx = Context(passphrase=prompt_passphrase, read_only=self.read_only)
+        return self._ctx
+
+
+def app_context():
+    """The services Context of this CLI invocation."""
+    ctx = click.get_current_context()
+    state = ctx.find_object(CliState)
+    if state is None:
+        state = CliState()
+        ctx.obj = state
+    return state.context()
+
+
+def prompt_passphrase() -> str:
+    if not sys.stdin.isatty():
+        return ""
+    import getpass
+
+    return getpass.getpass("aptui store passphrase: ")
+
+
+def json_option(func: Callable) -> Callable:
+    """Add ``--json`` to a command; the value arrives as ``as_json``."""
+    return click.option("--json", "as_json", is_flag=True, help="Print a JSON document instead of text.")(func)
+
+
+def run_async(coro):
+    """Run a coroutine from a CLI command."""
+    return asyncio.run(coro)
+
+
+def read_secret(label: str, *, env: str | None = None, allow_empty: bool = False) -> str:
+    """A secret from an environment variable, stdin (when piped) or a hidden prompt. Never argv."""
+    if env:
+        value = os.environ.get(env)
+        if value is None:
+            raise usage(f"environment variable {env} is not set (for {label})")
+    elif not sys.stdin.isatty():
+        value = sys.stdin.readline()
+        value = value[:-1] if value.endswith("\n") else value
+        value = value[:-1] if value.endswith("\r") else value
+    else:
+        import getpass
+
+        value = getpass.getpass(f"{label} (hidden): ")
+    if not value and not allow_empty:
+        raise usage(f"empty value for {label}")
+    return value
+
+
+def stdin_has_data() -> bool:
+    return not sys.stdin.isatty()
+
+
+def confirm(prompt: str, *, yes: bool) -> None:
+    """Ask before a destructive action; ``--yes`` skips. Without a terminal, ``--yes`` is required."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise usage(f"{prompt} — refusing without confirmation", hint="pass --yes to confirm non-interactively")
+    if not click.confirm(prompt, default=False):
+        raise AptuiError("CANCELLED", "cancelled; nothing was changed", exit_code=Exit.FAILED)
+
+
+def yes_option(func: Callable) -> Callable:
+    return click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")(func)
+
+
+def report_crash(exc: BaseException, as_json: bool) -> int:
+    """An unexpected exception: one line naming its type only (its text could hold a value)."""
+    from aptui.cli.output import fail
+
+    if os.environ.get("APTUI_DEBUG") == "1":
+        import traceback
+
+        traceback.print_exception(exc)
+    err = AptuiError("INTERNAL", f"unexpected {type(exc).__name__}; rerun with APTUI_DEBUG=1 for details",
+                     exit_code=Exit.FAILED)
+    return fail(err, as_json)

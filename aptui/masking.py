@@ -1,0 +1,76 @@
+"""Secret values that cannot leak by accident, and the one masking rule used everywhere.
+
+``Secret`` wraps a string: its ``repr``/``str``/format show a mask, it refuses pickling and
+JSON encoding by accident, and the value comes out only through ``reveal()``.
+"""
+
+from __future__ import annotations
+
+BULLET = "•"
+
+
+def mask(value: object, *, keep: int = 2) -> str:
+    """First ``keep`` characters, bullets, and the length: ``sk•••••• (32 chars)``.
+
+    Values of 8 characters or fewer show no prefix at all (a 4-char PIN must not lose half).
+    """
+    text = value if isinstance(value, str) else str(value)
+    n = len(text)
+    if n == 0:
+        return "(empty)"
+    shown = text[:keep] if n > 8 else ""
+    return f"{shown}{BULLET * 6} ({n} chars)"
+
+
+class Secret:
+    """A secret string whose every accidental rendering is masked."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if isinstance(value, Secret):
+            value = value.reveal()
+        object.__setattr__(self, "_value", str(value))
+
+    def reveal(self) -> str:
+        """The clear value. Call only when the user asked to reveal, copy or send it."""
+        return self._value
+
+    def masked(self) -> str:
+        return mask(self._value)
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Secret):
+            return self._value == other._value
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __repr__(self) -> str:
+        return f"Secret({self.masked()})"
+
+    __str__ = masked
+
+    def __format__(self, spec: str) -> str:
+        return format(self.masked(), spec)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Secret is immutable")
+
+    def __reduce__(self):
+        raise TypeError("Secret values are not picklable")
+
+
+def redact(text: str, secrets: list[str] | tuple[str, ...] | set[str]) -> str:
+    """Replace every occurrence of each secret (longest first) in ``text`` with a mask."""
+    for s in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
+        if s in text:
+            text = text.replace(s, mask(s))
+    return text

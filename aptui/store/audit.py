@@ -1,0 +1,30 @@
+"""The append-only audit log: time, actor (user@host), action, target, outcome. Never a secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aptui.clock import utc_now_iso
+from aptui.ids import actor as os_actor
+from aptui.store.db import Store
+
+
+def append(store: Store, action: str, target: str, outcome: str, detail: str | None = None) -> None:
+    """Record one event. ``detail`` must never hold a secret value (callers pass masks only)."""
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO audit_log (at, actor, action, target, outcome, detail) VALUES (?,?,?,?,?,?)",
+            (utc_now_iso(), os_actor(), action, target, outcome, detail),
+        )
+
+
+def recent(store: Store, *, limit: int = 200, contains: str | None = None) -> list[dict[str, Any]]:
+    """Newest first, optionally filtered by a case-insensitive substring of any column."""
+    if contains:
+        like = f"%{contains}%"
+        return store.query(
+            "SELECT * FROM audit_log WHERE action LIKE :q OR target LIKE :q OR outcome LIKE :q "
+            "OR actor LIKE :q OR IFNULL(detail,'') LIKE :q ORDER BY seq DESC LIMIT :n",
+            {"q": like, "n": limit},
+        )
+    return store.query("SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?", (limit,))

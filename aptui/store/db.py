@@ -1,0 +1,377 @@
+"""Open, create, migrate, check and re-key the encrypted SQLite store.
+
+Opening never "repairs" anything: a damaged, foreign, too-new or wrongly keyed file gives a
+one-line error (exit 3) naming the problem and the fix, and the file is left as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from aptui.clock import utc_now_iso
+from aptui.config import Paths
+from aptui.errors import store_error
+from aptui.store import crypto
+from aptui.store.crypto import FieldCipher, FieldDecryptError, Kek
+from aptui.store.schema import ENCRYPTED_COLUMNS, MIGRATIONS, SCHEMA_VERSION
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 3000
+PassphraseSource = Callable[[], str]
+
+__all__ = ["ENCRYPTED_COLUMNS", "SCHEMA_VERSION", "CheckReport", "Store"]
+
+
+@dataclass
+class CheckReport:
+    checked: int
+    failures: list[dict[str, str]]
+    integrity: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and self.integrity == "ok"
+
+
+def _damaged(path: Path, what: str) -> Exception:
+    return store_error(
+        "STORE_DAMAGED",
+        f"store {path} {what}",
+        hint="restore it from a backup or move it aside; aptui has not changed the file",
+    )
+
+
+def _inspect_file(path: Path) -> None:
+    """Reject non-SQLite and truncated files before SQLite touches them."""
+    if not path.is_file():
+        raise _damaged(path, "is not a regular file")
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(100)
+    except OSError as exc:
+        raise store_error("STORE_UNREADABLE", f"store {path} cannot be read ({exc.strerror})",
+                          hint="check the file's owner and mode (0600)") from None
+    if len(header) < 100 or header[:16] != SQLITE_MAGIC:
+        raise _damaged(path, "is not an aptui store (not an SQLite database, or truncated)")
+    page_size = struct.unpack(">H", header[16:18])[0]
+    page_size = 65536 if page_size == 1 else page_size
+    pages = struct.unpack(">I", header[28:32])[0]
+    if pages and path.stat().st_size < pages * page_size:
+        raise _damaged(path, f"is truncated ({path.stat().st_size} of {pages * page_size} bytes)")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                           check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def _translate(exc: sqlite3.Error, path: Path) -> Exception:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return store_error("STORE_LOCKED", f"store {path} is locked by another process",
+                           hint="wait for the other aptui to finish, then retry")
+    if "readonly" in text or "read-only" in text:
+        return store_error("STORE_READ_ONLY", f"store {path} is on a read-only file or directory",
+                           hint="check the mode of the file and its directory")
+    if "disk is full" in text or "full" in text:
+        return store_error("STORE_DISK_FULL", f"no space left for store {path}; nothing was written",
+                           hint="free disk space, then retry")
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return _damaged(path, "is damaged (" + str(exc).split(":")[0] + ")")
+    if "unable to open" in text:
+        return store_error("STORE_UNREADABLE", f"store {path} cannot be opened",
+                           hint="check the file's owner and mode, and its directory's")
+    return store_error("STORE_ERROR", f"store {path}: {exc}")
+
+
+def _secure_dir(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if directory.resolve() not in {Path("/"), Path.home().resolve()}:
+        with contextlib.suppress(OSError):
+            os.chmod(directory, 0o700)
+
+
+class Store:
+    """A open, unlocked store: SQL connection, sqlite-utils view, field cipher."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, cipher: FieldCipher, kek_kind: str,
+                 paths: Paths | None = None) -> None:
+        self.path = path
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self.cipher = cipher
+        self.kek_kind = kek_kind
+        self.paths = paths
+        self._lock = threading.RLock()
+        self._depth = 0
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r}, kek={self.kek_kind!r})"
+
+    # -- opening ------------------------------------------------------------------------
+    @classmethod
+    def open(cls, paths: Paths, *, passphrase: PassphraseSource | None = None, create: bool = True) -> Store:
+        """Open the store, creating it (with a generated key file) when it does not exist yet."""
+        path = paths.store_file
+        if not path.exists():
+            if not create:
+                raise store_error("STORE_MISSING", f"no store at {path}", hint="run `aptui init` first")
+            return cls.create(paths)
+        _inspect_file(path)
+        try:
+            conn = _connect(path)
+        except sqlite3.Error as exc:
+            raise _translate(exc, path) from None
+        try:
+            store = cls._unlock(paths, conn, passphrase)
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    @classmethod
+    def _unlock(cls, paths: Paths, conn: sqlite3.Connection, passphrase: PassphraseSource | None) -> Store:
+        path = paths.store_file
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise store_error(
+                    "STORE_TOO_NEW",
+                    f"store {path} has schema v{version}, newer than this aptui understands (v{SCHEMA_VERSION})",
+                    hint="upgrade aptui; the file was not changed",
+                )
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if "keyring" not in tables:
+                raise _damaged(path, "is an SQLite file but not an aptui store (no keyring)")
+            check = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise _damaged(path, f"failed its integrity check ({check})")
+            row = conn.execute("SELECT kek_kind, kdf, kek_fingerprint, wrapped_key FROM keyring WHERE id=1").fetchone()
+        except sqlite3.Error as exc:
+            raise _translate(exc, path) from None
+        if row is None:
+            raise _damaged(path, "has an empty keyring")
+        kind, kdf_json, fingerprint, wrapped = row
+        data_key = None
+        if kind == "keyfile":
+            kek = crypto.read_key_file(paths.key_file)
+            data_key = crypto.unwrap_data_key(kek, wrapped)
+            pending = paths.key_file.with_name(paths.key_file.name + ".new")
+            if data_key is None and pending.exists():
+                # A re-key that stopped between committing the new wrap and renaming the key file.
+                kek = crypto.read_key_file(pending)
+                data_key = crypto.unwrap_data_key(kek, wrapped)
+                if data_key is not None:
+                    os.replace(pending, paths.key_file)
+            if data_key is None:
+                raise store_error(
+                    "STORE_KEY_MISMATCH",
+                    f"key file {paths.key_file} does not open store {path}",
+                    hint="restore the key file that belongs to this store; the store was not changed",
+                )
+        elif kind == "passphrase":
+            text = os.environ.get("APTUI_PASSPHRASE") or (passphrase() if passphrase else "")
+            if not text:
+                raise store_error("STORE_PASSPHRASE_REQUIRED", f"store {path} is protected by a passphrase",
+                                  hint="set APTUI_PASSPHRASE or run aptui in a terminal to be asked")
+            kek = crypto.derive_passphrase_kek(text, json.loads(kdf_json))
+            data_key = crypto.unwrap_data_key(kek, wrapped)
+            if data_key is None:
+                raise store_error("STORE_KEY_MISMATCH", f"wrong passphrase for store {path}",
+                                  hint="try again; the store was not changed")
+        else:
+            raise store_error("STORE_TOO_NEW", f"store {path} uses key kind {kind!r} unknown to this aptui",
+                              hint="upgrade aptui")
+        store = cls(path, conn, FieldCipher(data_key), kind, paths)
+        store._configure()
+        store._migrate(version)
+        return store
+
+    @classmethod
+    def create(cls, paths: Paths, *, passphrase: str | None = None) -> Store:
+        """Create a new store atomically (temp file, then link into place; never overwrites)."""
+        path = paths.store_file
+        _secure_dir(path.parent)
+        if passphrase:
+            kek = crypto.derive_passphrase_kek(passphrase, crypto.new_passphrase_params())
+        elif paths.key_file.exists():
+            kek = crypto.read_key_file(paths.key_file)
+        else:
+            kek = crypto.write_key_file(paths.key_file)
+        data_key = crypto.new_data_key()
+        tmp = path.with_name(f".{path.name}.init-{os.getpid()}")
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        try:
+            conn = _connect(tmp)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("BEGIN IMMEDIATE")
+            for _, sql in MIGRATIONS:
+                for stmt in _statements(sql):
+                    conn.execute(stmt)
+            conn.execute(
+                "INSERT INTO keyring (id, kek_kind, kdf, kek_fingerprint, wrapped_key, created) VALUES (1,?,?,?,?,?)",
+                (kek.kind, json.dumps(kek.kdf), kek.fingerprint, crypto.wrap_data_key(kek, data_key), utc_now_iso()),
+            )
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+            conn.close()
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                # Another aptui created it first: use theirs.
+                return cls.open(paths, create=False)
+        except sqlite3.Error as exc:
+            raise _translate(exc, path) from None
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(tmp) + suffix).unlink(missing_ok=True)
+        os.chmod(path, 0o600)
+        store = cls(path, _connect(path), FieldCipher(data_key), kek.kind, paths)
+        store._configure()
+        return store
+
+    def _configure(self) -> None:
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode != "wal":
+            self.conn.execute("PRAGMA journal_mode=WAL")
+
+    def _migrate(self, version: int) -> None:
+        pending = [(v, sql) for v, sql in MIGRATIONS if v > version]
+        if not pending:
+            return
+        with self.transaction():
+            for v, sql in pending:
+                for stmt in _statements(sql):
+                    self.conn.execute(stmt)
+                self.conn.execute(f"PRAGMA user_version = {v}")
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- transactions and fields ----------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: BEGIN IMMEDIATE … COMMIT (nested calls join the outer one)."""
+        with self._lock:
+            outer = self._depth == 0
+            self._depth += 1
+            try:
+                if outer:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                yield self.conn
+                if outer:
+                    self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if outer and self.conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.conn.execute("ROLLBACK")
+                raise _translate(exc, self.path) from None
+            except BaseException:
+                if outer and self.conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._depth -= 1
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
+        """Rows as dicts (read-only use)."""
+        with self._lock:
+            try:
+                return list(self.db.query(sql, params))
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from None
+
+    def encrypt(self, table: str, row_id: str, column: str, plaintext: str | bytes) -> bytes:
+        return self.cipher.encrypt(table, row_id, column, plaintext)
+
+    def decrypt(self, table: str, row_id: str, column: str, blob: bytes) -> str:
+        try:
+            return self.cipher.decrypt(table, row_id, column, blob)
+        except FieldDecryptError as exc:
+            raise store_error("STORE_FIELD_TAMPERED", str(exc),
+                              hint="run `aptui store check`; restore the store from a backup") from None
+
+    # -- maintenance ----------------------------------------------------------------------
+    def check(self) -> CheckReport:
+        """Decrypt every encrypted field and run SQLite's integrity check."""
+        failures: list[dict[str, str]] = []
+        checked = 0
+        with self._lock:
+            integrity = self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+            for table, columns in ENCRYPTED_COLUMNS.items():
+                for column in columns:
+                    cur = self.conn.execute(f"SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL")
+                    for row_id, blob in cur:
+                        checked += 1
+                        try:
+                            self.cipher.decrypt_bytes(table, row_id, column, blob)
+                        except FieldDecryptError as exc:
+                            failures.append({"table": table, "row": row_id, "column": column, "reason": exc.reason})
+        return CheckReport(checked=checked, failures=failures, integrity=integrity)
+
+    def rekey(self, *, passphrase: str | None = None) -> str:
+        """Re-wrap the data key under a new KEK (new key file, or a passphrase). Rows untouched."""
+        if self.paths is None:
+            raise store_error("STORE_ERROR", "store opened without paths cannot be re-keyed")
+        data_key = self._data_key()
+        key_file = self.paths.key_file
+        pending = key_file.with_name(key_file.name + ".new")
+        if passphrase:
+            kek = crypto.derive_passphrase_kek(passphrase, crypto.new_passphrase_params())
+        else:
+            pending.unlink(missing_ok=True)
+            kek = crypto.write_key_file(pending)
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE keyring SET kek_kind=?, kdf=?, kek_fingerprint=?, wrapped_key=?, rekeyed=? WHERE id=1",
+                (kek.kind, json.dumps(kek.kdf), kek.fingerprint, crypto.wrap_data_key(kek, data_key), utc_now_iso()),
+            )
+        if passphrase:
+            key_file.unlink(missing_ok=True)
+        else:
+            os.replace(pending, key_file)
+        self.kek_kind = kek.kind
+        return kek.kind
+
+    def _data_key(self) -> bytes:
+        return self.cipher.data_key
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration script into statements, keeping trigger bodies whole."""
+    out, buf = [], []
+    for line in sql.strip().splitlines():
+        buf.append(line)
+        joined = "\n".join(buf).strip()
+        if joined.endswith(";") and sqlite3.complete_statement(joined):
+            out.append(joined)
+            buf = []
+    if "".join(buf).strip():
+        out.append("\n".join(buf))
+    return out

@@ -1,0 +1,124 @@
+"""Schema versions as forward migrations. ``PRAGMA user_version`` holds the applied version."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE keyring (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            kek_kind TEXT NOT NULL,
+            kdf TEXT NOT NULL,
+            kek_fingerprint TEXT NOT NULL,
+            wrapped_key BLOB NOT NULL,
+            created TEXT NOT NULL,
+            rekeyed TEXT
+        );
+        CREATE TABLE sm_connections (
+            id TEXT PRIMARY KEY,
+            provider_id TEXT NOT NULL,
+            name TEXT NOT NULL UNIQUE,
+            scope TEXT NOT NULL CHECK (scope IN ('PLATFORM', 'PROJECT')),
+            project_ids TEXT NOT NULL DEFAULT '[]',
+            public_config TEXT NOT NULL DEFAULT '{}',
+            auth BLOB NOT NULL,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            credential_set_at TEXT,
+            last_test_at TEXT,
+            last_test_ok INTEGER,
+            last_test_error TEXT,
+            value_ttl REAL,
+            status_ttl REAL
+        );
+        CREATE TABLE profiles (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            base_url TEXT NOT NULL,
+            default_project TEXT,
+            ca_bundle TEXT,
+            verify_tls INTEGER NOT NULL DEFAULT 1,
+            api_key BLOB,
+            api_key_set_at TEXT,
+            is_default INTEGER NOT NULL DEFAULT 0,
+            server_version TEXT,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        );
+        CREATE TABLE cache_entries (
+            id TEXT PRIMARY KEY,
+            connection_id TEXT NOT NULL REFERENCES sm_connections(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            value BLOB NOT NULL,
+            created REAL NOT NULL,
+            expires REAL NOT NULL,
+            hits INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (connection_id, path)
+        );
+        CREATE INDEX cache_entries_expires ON cache_entries(expires);
+        CREATE TABLE cache_stats (
+            connection_id TEXT PRIMARY KEY REFERENCES sm_connections(id) ON DELETE CASCADE,
+            hits INTEGER NOT NULL DEFAULT 0,
+            misses INTEGER NOT NULL DEFAULT 0,
+            status_ok INTEGER,
+            status_checked REAL,
+            status_expires REAL
+        );
+        CREATE TABLE rotation_records (
+            id TEXT PRIMARY KEY,
+            item_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            event TEXT NOT NULL,
+            at TEXT NOT NULL,
+            source TEXT NOT NULL,
+            note TEXT
+        );
+        CREATE INDEX rotation_records_item ON rotation_records(item_id, at);
+        CREATE TABLE incidents (
+            id TEXT PRIMARY KEY,
+            credential_item TEXT NOT NULL,
+            title TEXT,
+            state TEXT NOT NULL,
+            current_step TEXT,
+            data TEXT NOT NULL DEFAULT '{}',
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        );
+        CREATE TABLE incident_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            step TEXT NOT NULL,
+            action TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            detail TEXT
+        );
+        CREATE INDEX incident_events_incident ON incident_events(incident_id, seq);
+        CREATE TABLE audit_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            detail TEXT
+        );
+        CREATE INDEX audit_log_at ON audit_log(at);
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+        """,
+    ),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+# Every encrypted column, by table: `aptui store check` decrypts each of them.
+ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "sm_connections": ("auth",),
+    "profiles": ("api_key",),
+    "cache_entries": ("value",),
+}

@@ -1,0 +1,50 @@
+"""Shown when the store holds nothing yet: what aptui needs and how to add it."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+TEXT = """\
+[b]Welcome to aptui[/b] — your store is ready at
+  {store}
+(encrypted; unlocked by {kek}).
+
+aptui needs two things, and works with either one:
+
+[b]1. A secret-manager connection[/b] (AWS, Vault, Conjur, 1Password)
+   to test references like {{{{connId|ap_sep_v1|prod/db:password}}}}.
+   In the console: press [b]1[/b], then [b]a[/b].
+   From a shell:   aptui sm add --provider aws --name prod-aws \\
+                     --set region=us-east-1 --set accessKeyId=AKIA... \\
+                     --set-env secretAccessKey=AWS_SECRET_ACCESS_KEY
+
+[b]2. An Activepieces profile[/b] (site URL + platform API key)
+   to browse app connections, MCP servers and flow runs.
+   From a shell:   AP_API_KEY=sk-... aptui profile add prod \\
+                     --url https://ap.example.com
+
+Keys: [b]?[/b] help · [b]1-7[/b] panes · [b]:[/b] commands · [b]q[/b] quit
+Press [b]enter[/b] or [b]esc[/b] to continue."""
+
+
+class FirstRunScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    FirstRunScreen { align: center middle; }
+    FirstRunScreen > VerticalScroll { width: 78; max-width: 100%; height: auto; max-height: 100%;
+        border: round $primary; background: $surface; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("escape", "dismiss", "Continue"),
+        Binding("enter", "dismiss", "Continue", show=False),
+    ]
+
+    def __init__(self, store: str, kek: str) -> None:
+        super().__init__()
+        self._store, self._kek = store, kek
+
+    def compose(self):
+        with VerticalScroll():
+            yield Static(TEXT.format(store=self._store, kek=self._kek), markup=True, id="first-run-text")
