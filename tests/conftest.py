@@ -11,6 +11,13 @@ from pathlib import Path
 
 import pytest
 
+# Every module in tests/doubles/ is a fixture plugin (moto, Vault, Conjur, Activepieces doubles).
+pytest_plugins = sorted(
+    f"tests.doubles.{m.stem}"
+    for m in (Path(__file__).parent / "doubles").glob("*.py")
+    if not m.name.startswith("_")
+)
+
 # NO_COLOR in the environment makes every snapshot differ (toolchain.md).
 os.environ.pop("NO_COLOR", None)
 os.environ.pop("APTUI_PASSPHRASE", None)
