@@ -141,7 +141,8 @@ def _coerce(name: str, where: str, value: Any, kind: type) -> Any:
         try:
             seconds = parse_duration(value)
         except Exception:
-            raise usage(f"{where}: expected a duration such as 10s or 5m, got {value!r}", code="CONFIG_INVALID") from None
+            raise usage(f"{where}: expected a duration such as 10s or 5m, got {value!r}",
+                        code="CONFIG_INVALID") from None
         if seconds <= 0 and name not in {"value_ttl", "status_ttl"}:
             raise usage(f"{where}: must be greater than zero", code="CONFIG_INVALID")
         if seconds < 0:
@@ -176,7 +177,8 @@ def load_settings(paths: Paths | None = None, *, environ: dict[str, str] | None 
         except UnicodeDecodeError:
             raise usage(f"{cfg}: not a UTF-8 text file", code="CONFIG_INVALID") from None
         except tomllib.TOMLDecodeError as exc:
-            raise usage(f"{cfg}: {exc}", code="CONFIG_INVALID", hint="compare with config.example.toml") from None
+            raise usage(f"{cfg}: {exc}", code="CONFIG_INVALID",
+                        hint="compare with config.example.toml") from None
         except OSError as exc:
             raise usage(f"{cfg}: cannot read ({exc.strerror})", code="CONFIG_INVALID") from None
         settings.source = str(cfg)
@@ -187,10 +189,13 @@ def load_settings(paths: Paths | None = None, *, environ: dict[str, str] | None 
     for section in _SECTIONS:
         if section in doc and not isinstance(doc[section], dict):
             raise usage(f"{cfg}: [{section}] must be a table", code="CONFIG_INVALID")
-    known_keys = {k.split(".", 1)[1] for k in _SCALARS if k.startswith("general.")}
-    for key in doc.get("general", {}):
-        if key not in known_keys:
-            raise usage(f"{cfg}: unknown key general.{key}", code="CONFIG_INVALID")
+    for section in _SECTIONS - {"keymap"}:
+        known = {k.split(".", 1)[1] for k in _SCALARS if k.startswith(section + ".")}
+        known |= {"policies", "items"} if section == "rotation" else set()
+        for key in doc.get(section, {}):
+            if key not in known:
+                raise usage(f"{cfg}: unknown key {section}.{key}", code="CONFIG_INVALID",
+                            hint="see config.example.toml for every key")
     for dotted, (attr, env_name, kind) in _SCALARS.items():
         section, key = dotted.split(".")
         if key in doc.get(section, {}):

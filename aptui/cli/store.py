@@ -30,7 +30,8 @@ def _new_passphrase() -> str:
 
 
 @click.command("init")
-@click.option("--passphrase", is_flag=True, help="Protect the store with a passphrase (Argon2id) instead of a key file.")
+@click.option("--passphrase", is_flag=True,
+              help="Protect the store with a passphrase (Argon2id) instead of a key file.")
 @json_option
 def init_cmd(passphrase: bool, as_json: bool) -> int:
     """Create the encrypted store (done automatically on first run with a key file)."""

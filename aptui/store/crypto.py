@@ -76,7 +76,8 @@ class FieldCipher:
         try:
             return self._gcm.decrypt(nonce, body, field_aad(table, row_id, column))
         except InvalidTag:
-            raise FieldDecryptError(table, row_id, column, "authentication failed (tampered, moved or wrong key)") from None
+            reason = "authentication failed (tampered, moved or wrong key)"
+            raise FieldDecryptError(table, row_id, column, reason) from None
 
     def decrypt(self, table: str, row_id: str, column: str, blob: bytes) -> str:
         return self.decrypt_bytes(table, row_id, column, blob).decode("utf-8")

@@ -23,7 +23,7 @@ from aptui.clock import utc_now_iso
 from aptui.config import Paths
 from aptui.errors import store_error
 from aptui.store import crypto
-from aptui.store.crypto import FieldCipher, FieldDecryptError, Kek
+from aptui.store.crypto import FieldCipher, FieldDecryptError
 from aptui.store.schema import ENCRYPTED_COLUMNS, MIGRATIONS, SCHEMA_VERSION
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -164,7 +164,7 @@ class Store:
             raise _translate(exc, path) from None
         if row is None:
             raise _damaged(path, "has an empty keyring")
-        kind, kdf_json, fingerprint, wrapped = row
+        kind, kdf_json, _fingerprint, wrapped = row
         data_key = None
         if kind == "keyfile":
             kek = crypto.read_key_file(paths.key_file)

@@ -1,0 +1,1 @@
+"""Reusable widgets: the virtual table, the revealable secret, the job status line."""

@@ -1,0 +1,93 @@
+"""A secret value on screen: masked by default, revealed on ``v`` for a while, copied on ``y``."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.widgets import Static
+
+from aptui.masking import Secret
+
+
+class RevealableSecret(Static, can_focus=True):
+    """Shows ``mask(value)``; ``v`` reveals for ``reveal_seconds`` then re-masks; ``y`` copies.
+
+    The app's screenshot key calls :meth:`remask` on every instance before it saves anything.
+    """
+
+    DEFAULT_CSS = """
+    RevealableSecret { height: auto; padding: 0 1; border: tall $border-blurred; }
+    RevealableSecret:focus { border: tall $border; }
+    RevealableSecret.-revealed { color: $warning; }
+    """
+    BINDINGS = [
+        Binding("v", "reveal", "Reveal", id="secret.reveal"),
+        Binding("y", "copy", "Copy", id="secret.copy"),
+    ]
+
+    revealed = reactive(False)
+
+    def __init__(self, value: Secret | None = None, *, label: str = "value", reveal_seconds: float = 15.0,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__("", id=id, classes=classes, markup=False)
+        self._secret = value
+        self.label = label
+        self.reveal_seconds = reveal_seconds
+        self._timer: Timer | None = None
+
+    @property
+    def secret(self) -> Secret | None:
+        return self._secret
+
+    def set_secret(self, value: Secret | None) -> None:
+        self._secret = value
+        self.remask()
+        self._render_value()
+
+    def on_mount(self) -> None:
+        self._render_value()
+
+    def _render_value(self) -> None:
+        if self._secret is None:
+            text = f"{self.label}: —"
+        elif self.revealed:
+            text = f"{self.label}: {self._secret.reveal()}   (revealed; re-masks in {self.reveal_seconds:g}s)"
+        else:
+            text = f"{self.label}: {self._secret.masked()}   v reveal · y copy"
+        self.update(text)
+
+    def watch_revealed(self, value: bool) -> None:
+        self.set_class(value, "-revealed")
+        self._render_value()
+
+    def action_reveal(self) -> None:
+        if self._secret is None:
+            return
+        if self.revealed:
+            self.remask()
+            return
+        remember = getattr(self.app, "remember_secret", None)
+        if remember:
+            remember(self._secret.reveal())
+        self.revealed = True
+        audit = getattr(self.app, "audit_event", None)
+        if audit:
+            audit("secret.reveal", self.label, "ok")
+        self._timer = self.set_timer(self.reveal_seconds, self.remask)
+
+    def remask(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if self.revealed:
+            self.revealed = False
+
+    def action_copy(self) -> None:
+        if self._secret is None:
+            return
+        copy = getattr(self.app, "copy_text", None)
+        if copy:
+            copy(self._secret.reveal(), what=self.label)
+        else:
+            self.app.copy_to_clipboard(self._secret.reveal())

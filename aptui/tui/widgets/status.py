@@ -1,0 +1,53 @@
+"""The status line under a pane: a spinner and the running job, or the last outcome."""
+
+from __future__ import annotations
+
+from textual.timer import Timer
+from textual.widgets import Static
+
+FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+class JobStatus(Static):
+    """``start(label)`` shows a spinner until ``stop(text)``; idle it shows plain text."""
+
+    DEFAULT_CSS = """
+    JobStatus { height: 1; padding: 0 1; color: $text-muted; }
+    JobStatus.-busy { color: $accent; text-style: bold; }
+    """
+
+    def __init__(self, text: str = "", *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(text, id=id, classes=classes, markup=False)
+        self._idle_text = text
+        self._label = ""
+        self._frame = 0
+        self._timer: Timer | None = None
+        self.busy = False
+
+    def start(self, label: str) -> None:
+        self.busy = True
+        self._label = label
+        self._frame = 0
+        self.add_class("-busy")
+        self._tick()
+        if self._timer is None:
+            self._timer = self.set_interval(0.1, self._tick)
+
+    def _tick(self) -> None:
+        self._frame = (self._frame + 1) % len(FRAMES)
+        self.update(f"{FRAMES[self._frame]} {self._label}…  (esc cancels)")
+
+    def stop(self, text: str | None = None) -> None:
+        self.busy = False
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.remove_class("-busy")
+        if text is not None:
+            self._idle_text = text
+        self.update(self._idle_text)
+
+    def set_text(self, text: str) -> None:
+        self._idle_text = text
+        if not self.busy:
+            self.update(text)
