@@ -28,3 +28,16 @@ def recent(store: Store, *, limit: int = 200, contains: str | None = None) -> li
             {"q": like, "n": limit},
         )
     return store.query("SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?", (limit,))
+
+
+def append_many(store: Store, entries: list[tuple[str, str, str, str | None]]) -> int:
+    """Record several ``(action, target, outcome, detail)`` events in one transaction (bulk work)."""
+    if not entries:
+        return 0
+    at, who = utc_now_iso(), os_actor()
+    with store.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO audit_log (at, actor, action, target, outcome, detail) VALUES (?,?,?,?,?,?)",
+            [(at, who, action, target, outcome, detail) for action, target, outcome, detail in entries],
+        )
+    return len(entries)

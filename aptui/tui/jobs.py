@@ -1,14 +1,19 @@
-"""Run blocking or async service calls off the UI loop, with a timeout that always fires.
+"""Run service calls off the UI loop, with a timeout that always fires.
 
-Each call runs in its own daemon thread (a hung provider never blocks the UI nor the exit);
-a coroutine result is driven by a private event loop in that thread. The UI side awaits a
-future with ``asyncio.wait_for``, so Esc (worker cancellation) and the timeout both return at once.
+Async service functions run on ONE background event loop (a daemon thread) for the whole
+session, so the platform client keeps its keep-alive connections between calls. Sync service
+functions (store reads, cache clears) run each in a daemon thread. The UI side awaits a future
+with ``asyncio.wait_for``: Esc (worker cancellation) and the timeout both return at once, and a
+hung provider never blocks the UI nor the exit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import inspect
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -16,43 +21,64 @@ from typing import Any
 from aptui.errors import AptuiError, Exit, unreachable
 
 
-def _call(fn: Callable[..., Any], args: tuple, kwargs: dict, timeout: float) -> Any:
-    result = fn(*args, **kwargs)
-    if inspect.iscoroutine(result):
-        return asyncio.run(asyncio.wait_for(result, timeout))
-    return result
+class ServiceRunner:
+    """The background loop for async services plus daemon threads for sync ones."""
 
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
 
-async def run_blocking(fn: Callable[..., Any], *args: Any, timeout: float, label: str = "request",
-                       **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)`` in a daemon thread; raises ``TIMEOUT`` (exit 4) after ``timeout`` s."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future = loop.create_future()
+    def loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="aptui-services", daemon=True).start()
+                self._loop = loop
+            return self._loop
 
-    def deliver(ok: bool, value: Any) -> None:
-        if future.done():
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> concurrent.futures.Future:
+        """Start ``fn``; a coroutine (or a sync function returning one) runs on the service loop."""
+        if inspect.iscoroutinefunction(fn):
+            return asyncio.run_coroutine_threadsafe(fn(*args, **kwargs), self.loop())
+        future: concurrent.futures.Future = concurrent.futures.Future()
+
+        def runner() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                value = fn(*args, **kwargs)
+                if inspect.iscoroutine(value):
+                    value = asyncio.run_coroutine_threadsafe(value, self.loop()).result()
+            except BaseException as exc:  # delivered to the awaiting side
+                with contextlib.suppress(concurrent.futures.InvalidStateError):
+                    future.set_exception(exc)
+            else:
+                with contextlib.suppress(concurrent.futures.InvalidStateError):
+                    future.set_result(value)
+
+        threading.Thread(target=runner, name=f"aptui-job:{getattr(fn, '__name__', 'call')}", daemon=True).start()
+        return future
+
+    async def call(self, fn: Callable[..., Any], *args: Any, timeout: float, label: str = "request",
+                   **kwargs: Any) -> Any:
+        """Await ``fn(*args, **kwargs)``; ``TIMEOUT`` (exit 4) after ``timeout`` seconds."""
+        future = asyncio.wrap_future(self.submit(fn, *args, **kwargs))
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise unreachable("TIMEOUT", f"{label} did not finish within {timeout:g}s",
+                              hint="the remote is slow or unreachable; retry, or raise general.timeout") from None
+
+    def close(self, ctx: Any = None, *, grace: float = 2.0) -> None:
+        """Close the platform clients opened on the service loop, then stop it."""
+        loop, self._loop = self._loop, None
+        if loop is None or loop.is_closed():
             return
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
-
-    def runner() -> None:
-        try:
-            value, ok = _call(fn, args, kwargs, timeout), True
-        except BaseException as exc:  # delivered to the awaiting side
-            value, ok = exc, False
-        try:
-            loop.call_soon_threadsafe(deliver, ok, value)
-        except RuntimeError:  # the UI loop is gone (app quit): nobody is waiting
-            pass
-
-    threading.Thread(target=runner, name=f"aptui-job:{label}", daemon=True).start()
-    try:
-        return await asyncio.wait_for(future, timeout)
-    except TimeoutError:
-        raise unreachable("TIMEOUT", f"{label} did not finish within {timeout:g}s",
-                          hint="the remote is slow or unreachable; try again or raise general.timeout") from None
+        platform = sys.modules.get("aptui.services.platform")
+        if platform is not None and ctx is not None:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(platform.aclose(ctx), loop).result(timeout=grace)
+        loop.call_soon_threadsafe(loop.stop)
 
 
 def describe(err: BaseException) -> AptuiError:
@@ -61,5 +87,5 @@ def describe(err: BaseException) -> AptuiError:
         return err
     if isinstance(err, TimeoutError):
         return unreachable("TIMEOUT", "the operation timed out")
-    return AptuiError("INTERNAL", f"unexpected {type(err).__name__}; see the log with APTUI_DEBUG=1",
+    return AptuiError("INTERNAL", f"unexpected {type(err).__name__}; rerun with APTUI_DEBUG=1 for details",
                       exit_code=Exit.FAILED)

@@ -7,6 +7,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from aptui.tui.widgets.inputs import TextInput
+
 
 class ConfirmModal(ModalScreen[bool]):
     """``push_screen(ConfirmModal(...), callback)``; the callback gets True only on confirmation.
@@ -46,7 +48,7 @@ class ConfirmModal(ModalScreen[bool]):
                 yield Static(self.body, id="confirm-body", markup=False)
             if self.typed_name:
                 yield Static(f"Type {self.typed_name} and press enter to confirm.", markup=False)
-                yield Input(placeholder=self.typed_name, id="confirm-typed")
+                yield TextInput(placeholder=self.typed_name, id="confirm-typed")
                 hint = "enter confirms · esc cancels"
             else:
                 hint = f"y {self.action_label.lower()} · n / esc cancel"
@@ -62,9 +64,7 @@ class ConfirmModal(ModalScreen[bool]):
             self.query_one("#confirm-no", Button).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "confirm" and self.typed_name:
-            return False
-        return True
+        return not (action == "confirm" and self.typed_name)
 
     def action_confirm(self) -> None:
         if not self.typed_name:

@@ -9,6 +9,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
+from aptui.tui.widgets.inputs import TextInput
+
 
 @dataclass(frozen=True)
 class FormField:
@@ -59,7 +61,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
                         yield Select([(c, c) for c in f.choices], value=f.value or f.choices[0],
                                      allow_blank=False, id=f"f-{f.name}")
                     else:
-                        yield Input(value=f.value, placeholder=f.placeholder, password=f.secret,
+                        yield TextInput(value=f.value, placeholder=f.placeholder, password=f.secret,
                                     id=f"f-{f.name}")
             yield Static("", classes="form-error", id="form-error", markup=False)
             yield Static("tab next field · enter on the last field or ctrl+s saves · esc cancels",

@@ -2,14 +2,53 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from aptui.tui.commands import key_label
 
-def _key_label(key: str) -> str:
-    return {"slash": "/", "question_mark": "?", "colon": ":", "escape": "esc", "enter": "enter"}.get(key, key)
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from aptui.tui.panes.base import Pane
+
+Section = tuple[str, list[tuple[str, str]]]
+
+
+def collect_sections(app: App, pane: Pane | None) -> list[Section]:
+    """The active bindings (keymap applied, read-only ones already removed), grouped by owner."""
+    from aptui.tui.panes.base import Pane as PaneClass
+    from aptui.tui.widgets.secret import RevealableSecret
+    from aptui.tui.widgets.vtable import VirtualTable
+
+    groups: dict[str, dict[tuple[str, str], list[str]]] = {}
+    for key, active in app.screen.active_bindings.items():
+        node, binding = active.node, active.binding
+        if not binding.description:
+            continue
+        if node is app:
+            group = "Everywhere"
+        elif isinstance(node, PaneClass):
+            group = f"{node.TITLE} pane"
+        elif isinstance(node, VirtualTable):
+            group = "Lists"
+        elif isinstance(node, RevealableSecret):
+            group = "Secret values"
+        else:
+            continue
+        groups.setdefault(group, {}).setdefault((binding.action, binding.description), []).append(key)
+    order = ([f"{pane.TITLE} pane"] if pane else []) + ["Secret values", "Lists", "Everywhere"]
+    sections: list[Section] = []
+    for name in order:
+        rows = groups.get(name)
+        if rows:
+            sections.append((name, [(",".join(key_label(k) for k in keys), desc)
+                                    for (_, desc), keys in rows.items()]))
+    return sections
 
 
 class HelpScreen(ModalScreen[None]):
@@ -17,27 +56,27 @@ class HelpScreen(ModalScreen[None]):
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 72; max-width: 100%; height: auto; max-height: 90%;
+    HelpScreen > VerticalScroll { width: 72; max-width: 100%; height: auto; max-height: 100%;
         border: round $primary; background: $surface; padding: 0 1; }
     HelpScreen .help-title { text-style: bold; color: $primary; }
     """
     BINDINGS = [
-        Binding("escape", "dismiss", "Close"),
+        Binding("escape", "dismiss", "Close", id="help.close"),
         Binding("q", "dismiss", "Close", show=False),
         Binding("question_mark", "dismiss", "Close", show=False),
     ]
 
-    def __init__(self, title: str, about: str, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+    def __init__(self, title: str, about: str, sections: list[Section]) -> None:
         super().__init__()
         self._title, self._about, self._sections = title, about, sections
 
     def compose(self):
         with VerticalScroll():
-            yield Static(f"Help — {self._title}", classes="help-title")
+            yield Static(f"Help — {self._title}", classes="help-title", markup=False)
             if self._about:
-                yield Static(self._about)
+                yield Static(self._about, markup=False)
             for heading, rows in self._sections:
-                width = max((len(_key_label(k)) for k, _ in rows), default=4)
-                body = "\n".join(f"  {_key_label(k):<{width}}  {desc}" for k, desc in rows)
-                yield Static(f"\n[b]{heading}[/b]\n{body}", markup=True)
-            yield Static("\nesc closes this help.")
+                width = max((len(k) for k, _ in rows), default=4)
+                body = "\n".join(f"  {k:<{width}}  {desc}" for k, desc in rows)
+                yield Static(f"\n{heading}\n{body}", markup=False)
+            yield Static("\nesc closes this help. : or ctrl+p lists every command.", markup=False)

@@ -124,6 +124,15 @@ class VirtualTable(ScrollView, can_focus=True):
         self._measure()
         self._apply(keep)
 
+    def append_rows(self, rows: Iterable[Row | tuple]) -> None:
+        """Add rows at the end (a page arriving while the rest still loads)."""
+        new = [r if isinstance(r, Row) else Row(r[0], tuple(r[1:])) for r in rows]
+        self._rows.extend(new)
+        self._hay.extend(" ".join(_plain(c) for c in r.cells).lower() for r in new)
+        if len(self._rows) <= 1000 or len(self._rows) == len(new):
+            self._measure()
+        self._apply(self.current_key)
+
     def set_filter(self, text: str) -> None:
         """Show only rows containing every space-separated word of ``text`` (case-insensitive)."""
         self._filter = text

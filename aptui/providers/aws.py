@@ -1,0 +1,287 @@
+"""AWS Secrets Manager (providerId ``aws``) with boto3 in worker threads.
+
+Upstream (``aws-provider.ts``): check = ``ListSecrets {MaxResults: 1}``; fetch = one
+``GetSecretValue`` per reference, then JSON parse, plain-object check and a *string* value at
+``secretJsonKey``. aptui gives the same verdicts and messages but fetches each distinct secret
+name once, through ``BatchGetSecretValue`` (≤ 20 ids a call) when two or more names are asked
+for, falling back to ``GetSecretValue`` per name when the batch call is denied or unsupported.
+
+The endpoint comes from botocore's usual resolution (``AWS_ENDPOINT_URL``,
+``AWS_ENDPOINT_URL_SECRETS_MANAGER``) or ``options.extra["endpoint_url"]``; credentials and region
+come only from the connection config. ``api_calls`` counts every AWS request made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from aptui.masking import Secret
+from aptui.providers import errors as E
+from aptui.providers.base import FetchResult, ProviderOptions
+from aptui.providers.retry import RetryPolicy, retry_async, with_timeout
+
+PROVIDER = "aws"
+BATCH_LIMIT = 20
+EMPTY_OR_BINARY = "Secret value is empty or binary (binary secrets are not supported)"
+UNEXPECTED = "Unexpected secret response from AWS"
+PATH_MESSAGE = "Wrong key format. Should be secretName:secretJsonKey, got {path}"
+CONCURRENCY = 4
+
+_RETRYABLE_CODES = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
+                    "InternalServiceError", "InternalFailure", "ServiceUnavailable"}
+_CREDENTIAL_CODES = {"UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException",
+                     "InvalidClientTokenId", "SignatureDoesNotMatch", "IncompleteSignature",
+                     "MissingAuthenticationToken", "ExpiredToken"}
+_BATCH_UNAVAILABLE = {"AccessDeniedException", "AccessDenied", "UnknownOperationException",
+                      "InvalidAction", "NotImplemented", "UnsupportedOperation"}
+# moto answers auth failures of this JSON service with an XML body botocore cannot parse.
+_XML_CODE = re.compile(r"<Code>([^<]*)</Code>")
+_XML_MESSAGE = re.compile(r"<Message>([^<]*)</Message>")
+
+
+def key_message(key: str) -> str:
+    return f"Secret value for key {key} not found"
+
+
+def evaluate(secret_string: str | None, key: str) -> tuple[str | None, str | None]:
+    """Upstream's checks on one SecretString: ``(value, None)`` or ``(None, reason)``."""
+    if not secret_string:
+        return None, EMPTY_OR_BINARY
+    try:
+        parsed = E.js_json_parse(secret_string)
+    except E.JsJsonError as exc:
+        return None, str(exc)
+    if not isinstance(parsed, dict):
+        return None, UNEXPECTED
+    value = parsed.get(key)
+    if not isinstance(value, str):
+        return None, key_message(key)
+    return value, None
+
+
+@dataclass
+class _Outcome:
+    """What AWS said about one secret name."""
+
+    secret_string: str | None = None
+    error: str | None = None
+    code: str | None = None
+
+
+class _AwsCallError(Exception):
+    def __init__(self, code: str, message: str, status: int | None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class AwsProvider:
+    provider_id = PROVIDER
+
+    def __init__(self, config: dict[str, str], options: ProviderOptions | None = None, *,
+                 connection_id: str | None = None) -> None:
+        self.options = options or ProviderOptions()
+        self.connection_id = connection_id
+        self._access_key = config.get("accessKeyId", "")
+        self._secret_key = config.get("secretAccessKey", "")
+        self._region = config.get("region", "")
+        self._endpoint = (self.options.extra or {}).get("endpoint_url")
+        self._secrets = [self._access_key, self._secret_key]
+        self._policy = RetryPolicy.from_options(self.options)
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self._batch_ok = True
+        self.calls: Counter[str] = Counter()
+
+    @property
+    def api_calls(self) -> int:
+        """Number of AWS API requests made (every attempt counts)."""
+        return sum(self.calls.values())
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    def _boto_client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                import boto3
+                from botocore.config import Config
+
+                t = float(self.options.timeout)
+                session = boto3.session.Session(aws_access_key_id=self._access_key,
+                                                aws_secret_access_key=self._secret_key,
+                                                region_name=self._region)
+                cfg = Config(connect_timeout=t, read_timeout=t, retries={"total_max_attempts": 1},
+                             user_agent_extra="aptui")
+                self._client = session.client("secretsmanager", config=cfg, endpoint_url=self._endpoint)
+            return self._client
+
+    def endpoint(self) -> str | None:
+        client = self._client
+        return client.meta.endpoint_url if client is not None else self._endpoint
+
+    def _invoke(self, op: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        client = self._boto_client()
+        try:
+            return getattr(client, op)(**kwargs)
+        except ClientError as exc:
+            err = exc.response.get("Error", {}) or {}
+            code = str(err.get("Code", "") or "")
+            message = str(err.get("Message", "") or "")
+            status = (exc.response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+            if "<Code>" in message:  # moto's XML body for auth failures
+                m_code, m_msg = _XML_CODE.search(message), _XML_MESSAGE.search(message)
+                code = m_code.group(1) if m_code else code
+                message = m_msg.group(1) if m_msg else message
+            raise _AwsCallError(code, message or code or "Unknown error", status) from None
+
+    def _is_transport(self, exc: BaseException) -> bool:
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import HTTPClientError
+
+        return isinstance(exc, BotoConnectionError | HTTPClientError | TimeoutError | OSError)
+
+    async def _call(self, op: str, **kwargs: Any) -> dict[str, Any]:
+        """One AWS operation, retried on throttling/5xx; transport failures raise CONNECTION_FAILED (4)."""
+
+        async def once() -> dict[str, Any]:
+            self.calls[op] += 1
+            return await with_timeout(asyncio.to_thread(self._invoke, op, kwargs),
+                                      2 * float(self.options.timeout) + 1)
+
+        def retryable(exc: BaseException) -> bool:
+            return isinstance(exc, _AwsCallError) and (
+                exc.code in _RETRYABLE_CODES or (exc.status or 0) >= 500)
+
+        try:
+            return await retry_async(once, self._policy, retry_on_error=retryable)
+        except _AwsCallError:
+            raise
+        except Exception as exc:
+            from botocore.exceptions import BotoCoreError
+
+            if self._is_transport(exc):
+                raise E.transport_failed(PROVIDER, exc, url=self.endpoint() or f"https://secretsmanager."
+                                         f"{self._region}.amazonaws.com", timeout=self.options.timeout) from None
+            if isinstance(exc, BotoCoreError):  # bad region, profile, parameter validation
+                raise _AwsCallError(type(exc).__name__, E.clean(str(exc), self._secrets), None) from None
+            raise
+
+    # --- protocol -------------------------------------------------------------------------------
+
+    async def check(self) -> None:
+        """``ListSecrets MaxResults=1``, as Activepieces' ``checkConnection``."""
+        try:
+            await self._call("list_secrets", MaxResults=1)
+        except _AwsCallError as exc:
+            raise E.connection_failed(PROVIDER, exc.message, secrets=self._secrets) from None
+
+    async def fetch_many(self, paths: list[str]) -> dict[str, FetchResult]:
+        results: dict[str, FetchResult] = {}
+        by_name: dict[str, list[tuple[str, str]]] = {}
+        for path in dict.fromkeys(paths):
+            i = path.find(":")
+            if i == -1:
+                results[path] = FetchResult(path, error=E.validation_failed(PATH_MESSAGE.format(path=path)))
+                continue
+            by_name.setdefault(path[:i], []).append((path, path[i + 1:]))
+
+        outcomes = await self._fetch_names(list(by_name))
+        for name, refs in by_name.items():
+            outcome = outcomes[name]
+            for path, key in refs:
+                results[path] = self._result(path, key, outcome)
+        return {p: results[p] for p in dict.fromkeys(paths)}
+
+    async def aclose(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            await asyncio.to_thread(client.close)
+
+    # --- fetching -------------------------------------------------------------------------------
+
+    def _result(self, path: str, key: str, outcome: _Outcome) -> FetchResult:
+        if outcome.error is not None:
+            reason = outcome.error
+        else:
+            value, reason = evaluate(outcome.secret_string, key)
+            if value is not None:
+                return FetchResult(path, value=Secret(value))
+        return FetchResult(path, error=E.get_secret_failed(PROVIDER, path, reason or "Unknown error",
+                                                           connection_id=self.connection_id,
+                                                           secrets=self._secrets))
+
+    async def _fetch_names(self, names: list[str]) -> dict[str, _Outcome]:
+        outcomes: dict[str, _Outcome] = {}
+        sem = asyncio.Semaphore(CONCURRENCY)
+        batchable = [n for n in names if n]
+        singles = [n for n in names if not n]
+        if self._batch_ok and len(batchable) >= 2:
+            chunks = [batchable[i:i + BATCH_LIMIT] for i in range(0, len(batchable), BATCH_LIMIT)]
+
+            async def run_chunk(chunk: list[str]) -> None:
+                async with sem:
+                    leftover = await self._batch(chunk, outcomes)
+                singles.extend(leftover)
+
+            await asyncio.gather(*(run_chunk(c) for c in chunks))
+        else:
+            singles.extend(batchable)
+
+        async def run_single(name: str) -> None:
+            async with sem:
+                outcomes[name] = await self._get_one(name)
+
+        await asyncio.gather(*(run_single(n) for n in singles))
+        return outcomes
+
+    async def _get_one(self, name: str) -> _Outcome:
+        try:
+            resp = await self._call("get_secret_value", SecretId=name)
+        except _AwsCallError as exc:
+            return _Outcome(error=exc.message, code=exc.code)
+        return _Outcome(secret_string=resp.get("SecretString"))
+
+    async def _batch(self, chunk: list[str], outcomes: dict[str, _Outcome]) -> list[str]:
+        """Fill ``outcomes`` for one ≤20-name chunk; return the names left for ``GetSecretValue``."""
+        wanted = set(chunk)
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"SecretIdList": chunk}
+            if token:
+                kwargs["NextToken"] = token
+            try:
+                resp = await self._call("batch_get_secret_value", **kwargs)
+            except _AwsCallError as exc:
+                if exc.code in _CREDENTIAL_CODES:
+                    for name in chunk:
+                        outcomes.setdefault(name, _Outcome(error=exc.message, code=exc.code))
+                    return []
+                # Denied (needs secretsmanager:BatchGetSecretValue), unsupported or refused: per-name
+                # reads, which attribute every error to its own reference. Remember a denial.
+                if exc.code in _BATCH_UNAVAILABLE or exc.status in (403, 404, 501):
+                    self._batch_ok = False
+                return [n for n in chunk if n not in outcomes]
+            for item in resp.get("SecretValues") or []:
+                name = item.get("Name")
+                hit = name if name in wanted else item.get("ARN") if item.get("ARN") in wanted else None
+                if hit is not None:
+                    outcomes[hit] = _Outcome(secret_string=item.get("SecretString"))
+            for err in resp.get("Errors") or []:
+                sid = err.get("SecretId")
+                if sid in wanted and sid not in outcomes:
+                    outcomes[sid] = _Outcome(error=str(err.get("Message") or err.get("ErrorCode") or
+                                                       "Unknown error"), code=err.get("ErrorCode"))
+            token = resp.get("NextToken")
+            if not token:
+                break
+        return [n for n in chunk if n not in outcomes]
+

@@ -1,0 +1,479 @@
+"""Pane 4: the Activepieces platform — profile and project switchers, app connections (filter as
+you type over 10,000+ rows, loaded page by page), MCP servers with token rotation (shown once),
+failed flow runs with retry (dry run first)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import ContentSwitcher, Static
+
+from aptui.masking import Secret
+from aptui.tui.format import ago, short_id, status_cell
+from aptui.tui.panes.base import Pane, mutating
+from aptui.tui.widgets.filter import FilterBox
+from aptui.tui.widgets.status import JobStatus
+from aptui.tui.widgets.vtable import Column, Row, VirtualTable
+
+FAILED_STATES = ["FAILED", "TIMEOUT", "INTERNAL_ERROR"]
+MAX_ROWS = 100_000
+BATCH = 1000
+VIEWS = {"conns": "app connections", "mcp": "MCP servers", "runs": "failed runs"}
+VIEW_ACTIONS = {"upsert": "conns", "delete": "conns", "rotate": "mcp", "retry": "runs", "filter": None}
+
+
+async def load_connections(ctx: Any, profile: str | None, project: str | None, push) -> int:
+    """Stream every app connection of the project to ``push(batch)`` (called on the UI thread)."""
+    from aptui.services import platform
+
+    batch: list[dict[str, Any]] = []
+    count = 0
+    async for conn in platform.iter_app_connections(ctx, profile, project=project, max_items=MAX_ROWS):
+        batch.append(conn)
+        count += 1
+        if len(batch) >= BATCH:
+            push(batch)
+            batch = []
+    push(batch)
+    return count
+
+
+async def load_runs(ctx: Any, profile: str | None, project: str | None) -> list[dict[str, Any]]:
+    from aptui.services import platform
+
+    return [r async for r in platform.iter_flow_runs(ctx, profile, project=project, status=FAILED_STATES,
+                                                      max_items=10_000)]
+
+
+def profiles_for_picker(ctx: Any) -> list[dict[str, Any]]:
+    from aptui.services import profiles
+
+    return profiles.list_profiles(ctx)
+
+
+class PlatformPane(Pane):
+    PANE_ID = "platform"
+    TITLE = "Platform"
+    NOUN = "platform"
+    NUMBER = "4"
+    HELP = ("The Activepieces platform of the selected profile: app connections (o), MCP servers (m) and "
+            "failed flow runs (f). P switches profile, p project. Tokens are shown once, at rotation.")
+    BINDINGS = [
+        Binding("o", "view('conns')", "Connections", id="platform.connections"),
+        Binding("m", "view('mcp')", "MCP", id="platform.mcp"),
+        Binding("f", "view('runs')", "Failed runs", id="platform.runs"),
+        Binding("P", "switch_profile", "Profile", id="platform.profile"),
+        Binding("p", "switch_project", "Project", id="platform.project"),
+        Binding("r", "refresh", "Refresh", id="pane.refresh"),
+        Binding("slash", "filter", "Filter", id="pane.filter"),
+        Binding("u", "upsert", "Upsert", id="platform.upsert"),
+        Binding("d", "delete", "Delete", id="platform.delete"),
+        Binding("x", "rotate", "Rotate token", id="platform.rotate"),
+        Binding("R", "retry", "Retry", id="platform.retry"),
+        Binding("n", "new_profile", "New profile", show=False, id="platform.new_profile"),
+        Binding("enter", "details", "Details", show=False, id="platform.details"),
+    ]
+    PALETTE = [("retry failed runs on the latest flow version", "retry('ON_LATEST_VERSION')",
+                "retry strategy ON_LATEST_VERSION (dry run first)")]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.view = "conns"
+        self.project: str | None = None
+        self.profile_label = ""
+        self.conns: dict[str, dict[str, Any]] = {}
+        self.servers: dict[str, dict[str, Any]] = {}
+        self.runs: dict[str, dict[str, Any]] = {}
+        self.loaded: set[str] = set()
+
+    def compose(self):
+        yield Static("", id="plat-context", classes="section-title", markup=False)
+        with ContentSwitcher(initial="plat-conns", id="plat-switch"):
+            with Vertical(id="plat-conns"):
+                yield FilterBox("plat-conns-table", placeholder="filter connections (name, piece, status, id)",
+                                id="plat-conns-filter")
+                yield VirtualTable(
+                    [Column("status", 9), Column("display name", max_width=28), Column("piece", max_width=26),
+                     Column("scope", 8), Column("external id", max_width=30), Column("updated")],
+                    empty_text="no app connections in this project", id="plat-conns-table")
+            with Vertical(id="plat-mcp"):
+                yield VirtualTable(
+                    [Column("project", max_width=22), Column("server", 12), Column("status", 9),
+                     Column("disabled tools", max_width=30), Column("updated")],
+                    empty_text="no MCP server", id="plat-mcp-table")
+            with Vertical(id="plat-runs"):
+                yield FilterBox("plat-runs-table", placeholder="filter runs (flow, step, error)",
+                                id="plat-runs-filter")
+                yield VirtualTable(
+                    [Column("run", 12), Column("flow", 12), Column("status", 14), Column("failed step", max_width=20),
+                     Column("started", 9), Column("error")],
+                    empty_text="no failed runs", id="plat-runs-table")
+        yield JobStatus("", id="plat-status")
+
+    # -- context --------------------------------------------------------------------------
+    @property
+    def profile(self) -> str | None:
+        return self.app.profile_name  # type: ignore[attr-defined]
+
+    def on_mount(self) -> None:
+        self._show_context()
+
+    def on_show(self) -> None:
+        if self.view not in self.loaded:
+            self.action_refresh()
+        super().on_show()
+
+    def _show_context(self) -> None:
+        prof = self.profile_label or self.profile or "default profile"
+        proj = self.project or "profile's default project"
+        self.query_one("#plat-context", Static).update(
+            f"{prof} · {proj} · {VIEWS[self.view]}   (o connections · m MCP · f failed runs)")
+
+    def table(self) -> VirtualTable:
+        return self.query_one(f"#plat-{self.view}-table", VirtualTable)
+
+    def focus_main(self) -> None:
+        self.table().focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        allowed = super().check_action(action, parameters)
+        if allowed is False:
+            return False
+        if action in VIEW_ACTIONS:
+            wanted = VIEW_ACTIONS[action]
+            if wanted is None:
+                return self.view in ("conns", "runs")
+            return self.view == wanted
+        return True
+
+    def before_palette_action(self, action: str) -> None:
+        wanted = VIEW_ACTIONS.get(action.split("(", 1)[0])
+        if wanted and wanted != self.view:
+            self.action_view(wanted)
+
+    def action_view(self, view: str) -> None:
+        self.view = view
+        self.query_one(ContentSwitcher).current = f"plat-{view}"
+        self._show_context()
+        self.refresh_bindings()
+        if view not in self.loaded:
+            self.action_refresh()
+        self.focus_main()
+
+    def back(self) -> None:
+        for box in self.query(FilterBox):
+            box.close()
+        self.focus_main()
+
+    def action_filter(self) -> None:
+        if self.view in ("conns", "runs"):
+            self.query_one(f"#plat-{self.view}-filter", FilterBox).open()
+
+    def action_refresh(self) -> None:
+        {"conns": self._load_conns, "mcp": self._load_mcp, "runs": self._load_runs}[self.view]()
+
+    # -- profiles and projects ----------------------------------------------------------------
+    def action_switch_profile(self) -> None:
+        self.run_job("listing profiles", profiles_for_picker, self.ctx, on_done=self._pick_profile)
+
+    def _pick_profile(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            self.notify("no profile yet: n adds one (or `aptui profile add`)", severity="warning", markup=False)
+            return
+        from aptui.tui.screens.choice import ChoiceModal
+
+        options = [(r["name"], f"{r['name']}  {r['base_url']}" + ("  (default)" if r["active"] else ""))
+                   for r in rows]
+        current = self.profile or next((r["name"] for r in rows if r["active"]), None)
+        self.app.push_screen(ChoiceModal("Switch profile", options, current=current), self._set_profile)
+
+    def _set_profile(self, name: str | None) -> None:
+        if not name:
+            return
+        self.app.profile_name = name  # type: ignore[attr-defined]
+        self.profile_label = name
+        self.project = None
+        self.loaded.clear()
+        self._show_context()
+        self.app.sub_title_refresh()  # type: ignore[attr-defined]
+        self.action_refresh()
+
+    def action_switch_project(self) -> None:
+        from aptui.services import platform
+
+        self.run_job("listing projects", platform.list_projects, self.ctx, self.profile, on_done=self._pick_project)
+
+    def _pick_project(self, projects: list[dict[str, Any]]) -> None:
+        from aptui.tui.screens.choice import ChoiceModal
+
+        if not projects:
+            self.notify("this key sees no project", severity="warning", markup=False)
+            return
+        options = [(p["id"], f"{p.get('displayName') or '?'}  ({p['id']})") for p in projects]
+        names = {p["id"]: p.get("displayName") or p["id"] for p in projects}
+        self.app.push_screen(ChoiceModal("Switch project", options, current=self.project),
+                             lambda pid: self._set_project(pid, names.get(pid or "", pid)))
+
+    def _set_project(self, project_id: str | None, name: str | None) -> None:
+        if not project_id:
+            return
+        self.project = project_id
+        self.loaded.clear()
+        self._show_context()
+        self.query_one("#plat-context", Static).update(
+            f"{self.profile_label or self.profile or 'default profile'} · {name} ({project_id}) · "
+            f"{VIEWS[self.view]}   (o connections · m MCP · f failed runs)")
+        self.action_refresh()
+
+    @mutating
+    def action_new_profile(self) -> None:
+        from aptui.tui.screens.form import FormField, FormScreen
+
+        form = FormScreen("New Activepieces profile", [
+            FormField("name", "Name", "prod"),
+            FormField("url", "Site URL", "https://ap.example.com"),
+            FormField("api_key", "Platform API key", "sk-…", secret=True, optional=True,
+                      note="empty: use $AP_API_KEY"),
+            FormField("project", "Default project id", "prj…", optional=True),
+        ], about="The key is stored encrypted in the local store and never shown again.")
+        self.app.push_screen(form, self._add_profile)
+
+    def _add_profile(self, values: dict[str, str] | None) -> None:
+        if values is None:
+            return
+        from aptui.services import profiles
+
+        key = values.pop("api_key", "")
+        if key:
+            self.app.remember_secret(key)  # type: ignore[attr-defined]
+        secret = Secret(key) if key else None
+        self.run_job(f"saving profile {values['name']}", profiles.add_profile, self.ctx, values["name"],
+                     values["url"], api_key=secret, default_project=values.get("project") or None,
+                     make_default=self.profile is None,
+                     on_done=lambda p: (self.notify(f"profile {p.name} saved", markup=False),
+                                        self._set_profile(p.name)))
+
+    # -- app connections --------------------------------------------------------------------
+    def _load_conns(self) -> None:
+        table = self.query_one("#plat-conns-table", VirtualTable)
+        table.set_rows([])
+        self.conns = {}
+
+        def push(batch: list[dict[str, Any]]) -> None:
+            self.app.call_from_thread(self._add_conns, list(batch))
+
+        self.run_job("loading app connections", load_connections, self.ctx, self.profile, self.project, push,
+                     on_done=self._conns_loaded, group="platform-conns", timeout=max(self.job_timeout(), 120))
+
+    def _add_conns(self, batch: list[dict[str, Any]]) -> None:
+        rows = []
+        for c in batch:
+            self.conns[c["id"]] = c
+            status = c.get("status") or "?"
+            ok = True if status == "ACTIVE" else (False if status == "ERROR" else None)
+            cell = status_cell(self.app, ok, labels=(f"● {status}", f"✗ {status}", f"○ {status}"))
+            rows.append(Row(c["id"], (cell, c.get("displayName", ""), c.get("pieceName", ""), c.get("scope", ""),
+                                      c.get("externalId", ""), ago(c.get("updated")))))
+        table = self.query_one("#plat-conns-table", VirtualTable)
+        table.append_rows(rows)
+        self.query_one(JobStatus).set_text(f"{table.total} app connection(s)")
+
+    def _conns_loaded(self, count: int) -> None:
+        self.loaded.add("conns")
+        table = self.query_one("#plat-conns-table", VirtualTable)
+        more = f" (first {MAX_ROWS})" if count >= MAX_ROWS else ""
+        self.query_one(JobStatus).set_text(f"{table.total} app connection(s){more} · / filter · u upsert · d delete")
+
+    def _selected_conn(self) -> dict[str, Any] | None:
+        key = self.query_one("#plat-conns-table", VirtualTable).current_key
+        conn = self.conns.get(key) if key else None
+        if conn is None:
+            self.notify("no app connection selected", severity="warning", markup=False)
+        return conn
+
+    @mutating
+    def action_upsert(self) -> None:
+        from aptui.tui.screens.form import FormField, FormScreen
+
+        key = self.query_one("#plat-conns-table", VirtualTable).current_key
+        current = self.conns.get(key) if key else None
+        current = current or {}
+        form = FormScreen("Upsert app connection (SECRET_TEXT)", [
+            FormField("external_id", "External id (the upsert key)", "gauzy-tenant-…",
+                      value=current.get("externalId", "")),
+            FormField("display_name", "Display name", "Slack (prod)", value=current.get("displayName", "")),
+            FormField("piece_name", "Piece name", "@activepieces/piece-slack", value=current.get("pieceName", "")),
+            FormField("value", "Value (a secret, or a {{connectionId|ap_sep_v1|path}} reference)", "", secret=True),
+        ], about="Keyed by (project, external id): the same external id replaces that connection's value.")
+        self.app.push_screen(form, self._upsert)
+
+    def _upsert(self, values: dict[str, str] | None) -> None:
+        if values is None:
+            return
+        from aptui.services import platform
+
+        raw = values.pop("value")
+        self.app.remember_secret(raw)  # type: ignore[attr-defined]
+        self.run_job(f"upserting {values['display_name']}", platform.upsert_app_connection, self.ctx, self.profile,
+                     project=self.project, external_id=values["external_id"], display_name=values["display_name"],
+                     piece_name=values["piece_name"], value=Secret(raw),
+                     on_done=lambda c: (self.notify(f"upserted {c.get('displayName')} ({c.get('id')})",
+                                                    markup=False), self._load_conns()))
+
+    @mutating
+    def action_delete(self) -> None:
+        conn = self._selected_conn()
+        if conn is None:
+            return
+        from aptui.services import platform
+
+        name = conn.get("displayName") or conn["id"]
+        body = ("Hard delete. Flows that use this connection are not changed and will fail at run time "
+                "until they are pointed at another connection.")
+        self.confirm(f"Delete app connection {name}?",
+                     f"{name} · {conn.get('pieceName', '')} · {conn['id']} · project {conn.get('projectId', '')}",
+                     body, lambda: self.run_job(f"deleting {name}", platform.delete_app_connection, self.ctx,
+                                                self.profile, connection_id=conn["id"], project=self.project,
+                                                on_done=lambda _: self._deleted(conn)),
+                     typed_name=name)
+
+    def _deleted(self, conn: dict[str, Any]) -> None:
+        self.notify(f"deleted {conn.get('displayName') or conn['id']}", markup=False)
+        self._load_conns()
+
+    # -- MCP ------------------------------------------------------------------------------
+    def _load_mcp(self) -> None:
+        from aptui.services import platform
+
+        self.run_job("loading MCP servers", platform.mcp_servers, self.ctx, self.profile,
+                     projects=[self.project] if self.project else None, on_done=self._show_mcp)
+
+    def _show_mcp(self, servers: list[dict[str, Any]]) -> None:
+        self.loaded.add("mcp")
+        self.servers = {}
+        rows = []
+        for n, s in enumerate(servers):
+            key = f"{s.get('projectId')}:{s.get('id', n)}"
+            self.servers[key] = s
+            if "error" in s:
+                rows.append(Row(key, (s["projectId"], "—", status_cell(self.app, False, labels=("", "✗ error", "")),
+                                      s["error"].get("code", ""), "")))
+                continue
+            st = s.get("status") or "—"
+            cell = status_cell(self.app, True if st == "ENABLED" else (None if st == "—" else False),
+                               labels=(f"● {st}", f"○ {st}", f"○ {st}"))
+            disabled = ", ".join(s.get("disabledTools") or []) or "none"
+            rows.append(Row(key, (s.get("projectId", ""), short_id(s.get("id"), 10), cell, disabled,
+                                  ago(s.get("updated")))))
+        self.query_one("#plat-mcp-table", VirtualTable).set_rows(rows)
+        self.query_one(JobStatus).set_text(f"{len(rows)} MCP server(s) · x rotates the selected token")
+
+    @mutating
+    def action_rotate(self) -> None:
+        key = self.query_one("#plat-mcp-table", VirtualTable).current_key
+        server = self.servers.get(key) if key else None
+        if server is None or "error" in server:
+            self.notify("no MCP server selected", severity="warning", markup=False)
+            return
+        from aptui.services import platform
+
+        pid = server.get("projectId")
+        self.confirm(f"Rotate the MCP token of project {pid}?", f"MCP server {server.get('id')} · project {pid}",
+                     "The current token stops working at once: every MCP client using it must get the new one. "
+                     "The new token is shown once, right after rotation.",
+                     lambda: self.run_job("rotating the MCP token", platform.rotate_mcp_token, self.ctx, self.profile,
+                                          project=pid, server_id=server.get("id"), on_done=self._rotated),
+                     action_label="Rotate")
+
+    def _rotated(self, rotated: Any) -> None:
+        from aptui.tui.screens.show_once import ShowOnceModal
+
+        token, rotated.token = rotated.token, None
+        self.app.push_screen(ShowOnceModal(f"New MCP token for project {rotated.project_id}", token,
+                                           label="token", reveal_seconds=self.ctx.settings.reveal_seconds),
+                             lambda _: self._load_mcp())
+
+    # -- runs -----------------------------------------------------------------------------
+    def _load_runs(self) -> None:
+        self.run_job("loading failed runs", load_runs, self.ctx, self.profile, self.project, on_done=self._show_runs)
+
+    def _show_runs(self, runs: list[dict[str, Any]]) -> None:
+        self.loaded.add("runs")
+        self.runs = {r["id"]: r for r in runs}
+        rows = []
+        for r in runs:
+            step = r.get("failedStep") or {}
+            rows.append(Row(r["id"], (short_id(r["id"], 11), short_id(r.get("flowId"), 11),
+                                      status_cell(self.app, False, labels=("", f"✗ {r.get('status')}", "")),
+                                      step.get("name", ""), ago(r.get("startTime") or r.get("created")),
+                                      step.get("errorMessage", "") or "")))
+        self.query_one("#plat-runs-table", VirtualTable).set_rows(rows)
+        self.query_one(JobStatus).set_text(f"{len(rows)} failed run(s) · R retries the listed runs (dry run first)")
+
+    @mutating
+    def action_retry(self, strategy: str = "FROM_FAILED_STEP") -> None:
+        table = self.query_one("#plat-runs-table", VirtualTable)
+        ids = [table._rows[i].key for i in table._view]  # the runs the filter shows
+        if not ids:
+            self.notify("no failed run listed", severity="warning", markup=False)
+            return
+        from aptui.services import platform
+
+        self.run_job("dry run", platform.retry_runs, self.ctx, self.profile, project=self.project,
+                     run_ids=ids, strategy=strategy, dry_run=True,
+                     on_done=lambda report: self._confirm_retry(report, ids, strategy))
+
+    def _confirm_retry(self, report: Any, ids: list[str], strategy: str) -> None:
+        summary = ", ".join(f"{v} {k}" for k, v in report.summary().items()) or "nothing to retry"
+        would = report.count("would-retry")
+        if not would:
+            self.notify(f"dry run: {summary}", markup=False)
+            return
+        from aptui.services import platform
+
+        targets = [o.run_id for o in report.outcomes if o.outcome == "would-retry"]
+        self.confirm(f"Retry {would} run(s) ({strategy})?", f"project {report.project_id}",
+                     f"Dry run: {summary}. Each run is retried once, at most 2 per second; a retry that gets no "
+                     "answer is reported as unknown and never resent.",
+                     lambda: self.run_job(f"retrying {would} run(s)", platform.retry_runs, self.ctx, self.profile,
+                                          project=self.project, run_ids=targets, strategy=strategy,
+                                          on_progress=self._retry_progress, on_done=self._retried,
+                                          timeout=max(self.job_timeout(), would * 2 + 30)),
+                     action_label="Retry")
+
+    def _retry_progress(self, done: int, total: int, outcome: Any) -> None:
+        self.app.call_from_thread(self.query_one(JobStatus).start, f"retrying {done}/{total}")
+
+    def _retried(self, report: Any) -> None:
+        summary = ", ".join(f"{v} {k}" for k, v in report.summary().items())
+        if report.ok:
+            self.notify(f"retry done: {summary}", markup=False)
+        else:
+            bad = next((o for o in report.outcomes if o.outcome in ("failed", "unknown", "not-attempted")), None)
+            detail = f" — first problem: run {bad.run_id} {bad.outcome} ({bad.code})" if bad else ""
+            self.notify(f"retry finished with problems: {summary}{detail}", severity="warning", markup=False)
+        self._load_runs()
+
+    # -- details --------------------------------------------------------------------------
+    def on_virtual_table_selected(self, event: VirtualTable.Selected) -> None:
+        self.action_details()
+
+    def action_details(self) -> None:
+        from aptui.tui.screens.details import DetailsModal
+
+        key = self.table().current_key
+        source = {"conns": self.conns, "mcp": self.servers, "runs": self.runs}[self.view]
+        item = source.get(key) if key else None
+        if item is None:
+            return
+        fields = [(k, v if not isinstance(v, dict | list) else _compact(v)) for k, v in item.items()
+                  if k not in ("token", "value")]
+        self.app.push_screen(DetailsModal(f"{VIEWS[self.view]}: {key}", fields))
+
+
+def _compact(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)[:400]

@@ -1,0 +1,35 @@
+"""Helpers for the platform tests: a client on the Activepieces double with instant backoff."""
+
+from __future__ import annotations
+
+import pytest
+
+from aptui.activepieces.client import ActivepiecesClient, ClientOptions
+from aptui.masking import Secret
+
+
+class SleepLog:
+    """A replacement for asyncio.sleep that records the delays and returns at once."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+
+
+@pytest.fixture
+def sleeps() -> SleepLog:
+    return SleepLog()
+
+
+@pytest.fixture
+def make_client(activepieces, sleeps):
+    """``make_client(**options)`` → a client on the double; use it as ``async with``."""
+
+    def make(*, key: str | None = None, url: str | None = None, **options) -> ActivepiecesClient:
+        opts = ClientOptions(**{"timeout": 2.0, "retries": 3, **options})
+        return ActivepiecesClient(url or activepieces.url, Secret(key or activepieces.api_key), options=opts,
+                                  sleep=sleeps)
+
+    return make
