@@ -37,14 +37,17 @@ class AptuiError(Exception):
         params: dict[str, Any] | None = None,
     ) -> None:
         self.code = code
-        self.message = " ".join(str(message).split()) or code
+        # Kept exactly (upstream messages embed the user's path verbatim); one_line() escapes
+        # line breaks so the rendered error is always one line.
+        self.message = str(message) or code
         self.exit_code = int(exit_code)
         self.hint = hint
         self.params = dict(params or {})
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
-        text = f"{self.code}: {self.message}"
+        message = self.message.replace("\r", "\\r").replace("\n", "\\n")
+        text = f"{self.code}: {message}"
         return f"{text} ({self.hint})" if self.hint else text
 
     def to_dict(self) -> dict[str, Any]:

@@ -46,8 +46,11 @@ def ensure_venv(cache: Path, name: str) -> Path:
     return exe
 
 
+SOCKET = f"aptui-bench-{os.getpid()}"  # a private tmux server: other users' sessions are never touched
+
+
 def tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True).stdout
+    return subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True).stdout
 
 
 def time_once(command: list[str], env: dict[str, str], session: str, timeout: float = 30.0) -> float:
@@ -60,8 +63,8 @@ def time_once(command: list[str], env: dict[str, str], session: str, timeout: fl
         if key in env:
             env_args += ["-e", f"{key}={env[key]}"]
     start = time.perf_counter()
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", *env_args, shell],
-                   check=True, env=env)
+    subprocess.run(["tmux", "-L", SOCKET, "new-session", "-d", "-s", session, "-x", "80", "-y", "24", *env_args,
+                    shell], check=True, env=env)
     try:
         while True:
             lines = tmux("capture-pane", "-p", "-t", session).split("\n")
@@ -107,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             commands[name] = [str(ensure_venv(args.cache, name))]
     times: dict[str, list[float]] = {n: [] for n in names}
+    # keep the private server alive between runs (it exits with its last session)
+    subprocess.run(["tmux", "-L", SOCKET, "new-session", "-d", "-s", "keepalive", "-x", "80", "-y", "24",
+                    "sleep 86400"], check=True)
     try:
         for name in names:  # warm-up: byte-compile, fill the page cache
             time_once(commands[name], env, f"aptui-bench-{name}")
@@ -114,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             for name in names:
                 times[name].append(time_once(commands[name], env, f"aptui-bench-{name}"))
     finally:
+        tmux("kill-server")
         shutil.rmtree(work, ignore_errors=True)
     medians = {n: statistics.median(t) for n, t in times.items()}
     result = {"runs": args.runs, "terminal": "tmux 80x24", "median_s": medians,

@@ -37,8 +37,9 @@ def test_redact():
 
 def test_error_is_one_line_and_round_trips():
     err = AptuiError("VALIDATION", "bad\nthing  here", hint="fix it", params={"provider": "aws"})
-    assert str(err) == "VALIDATION: bad thing here (fix it)"
-    assert err.to_dict() == {"code": "VALIDATION", "message": "bad thing here", "hint": "fix it",
+    assert str(err) == "VALIDATION: bad\\nthing  here (fix it)"
+    assert "\n" not in str(err)
+    assert err.to_dict() == {"code": "VALIDATION", "message": "bad\nthing  here", "hint": "fix it",
                              "params": {"provider": "aws"}}
     clone = pickle.loads(pickle.dumps(err))
     assert clone.to_dict() == err.to_dict() and clone.exit_code == Exit.FAILED

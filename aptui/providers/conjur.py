@@ -119,12 +119,13 @@ class ConjurProvider:
         except Exception as exc:
             import httpx
 
+            if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+                raise E.connection_failed(PROVIDER, f"invalid Conjur URL ({type(exc).__name__})",
+                                          hint="use e.g. https://conjur.example.com") from None
             if isinstance(exc, httpx.TransportError | OSError | TimeoutError):
                 hint = TLS_ON_HINT if self.verify_tls and "TLS" in E.describe_transport(exc, 0) else None
                 raise E.transport_failed(PROVIDER, exc, url=self.url, timeout=self.options.timeout,
                                          hint=hint) from None
-            if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
-                raise E.connection_failed(PROVIDER, f"invalid Conjur URL: {type(exc).__name__}") from None
             raise
 
     # --- token ---------------------------------------------------------------------------------

@@ -130,12 +130,13 @@ class VaultProvider:
                                      retry_on_result=lambda r: r[0] in RETRY_STATUSES or r[0] >= 500)
         except Exception as exc:
             import requests
+            from requests.exceptions import InvalidSchema, InvalidURL, MissingSchema
 
+            if isinstance(exc, InvalidURL | MissingSchema | InvalidSchema):
+                raise E.connection_failed(PROVIDER, f"invalid Vault URL ({type(exc).__name__})",
+                                          hint="use e.g. https://vault.example.com:8200") from None
             if isinstance(exc, requests.RequestException | OSError | TimeoutError):
                 raise E.transport_failed(PROVIDER, exc, url=self.url, timeout=self.options.timeout) from None
-            if isinstance(exc, ValueError):  # malformed URL (requests' InvalidURL/MissingSchema are ValueErrors)
-                raise E.connection_failed(PROVIDER, f"invalid Vault URL: {type(exc).__name__}",
-                                          secrets=self._secrets) from None
             raise
 
     # --- token ---------------------------------------------------------------------------------

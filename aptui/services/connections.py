@@ -193,6 +193,7 @@ async def add(ctx: Context, *, provider_id: str, name: str, config: dict[str, An
     """Create a connection, after a successful live check unless ``test_first`` is False."""
     ctx.require_writable("sm add")
     clear = validate_config(provider_id, config)
+    _projects_need_project_scope(scope, project_ids)
     scope, project_ids = store_conn.normalize_scope(scope, project_ids)
     if not name:
         raise usage("the name must not be empty")
@@ -216,6 +217,12 @@ async def add(ctx: Context, *, provider_id: str, name: str, config: dict[str, An
     ctx.audit("sm.add", conn.id, "ok", f"provider={provider_id} name={name} scope={scope}"
               + ("" if test_first else " untested"))
     return view(ctx, conn, entries=0)
+
+
+def _projects_need_project_scope(scope: str | None, project_ids: list[str] | None) -> None:
+    if project_ids and (scope or PLATFORM).upper() == PLATFORM:
+        raise usage("project ids are only used with scope PROJECT; a PLATFORM connection serves every project",
+                    hint="add --scope PROJECT")
 
 
 def _check_ttls(value_ttl: float | None, status_ttl: float | None) -> None:
@@ -244,6 +251,7 @@ async def update(ctx: Context, id_or_name: str, *, name: str | None = None, scop
         changed_fields = sorted(k for k in set(old) | set(new_config) if old.get(k) != new_config.get(k))
         if not changed_fields:
             new_config = None
+    _projects_need_project_scope(scope or conn.scope, project_ids)
     if scope is not None and scope.upper() == PLATFORM and project_ids is None:
         project_ids = []
     if new_config is not None and test_first:

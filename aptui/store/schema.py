@@ -112,6 +112,24 @@ MIGRATIONS: list[tuple[int, str]] = [
             BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
         """,
     ),
+    (
+        2,
+        """
+        CREATE TABLE rotation_runs (
+            id TEXT PRIMARY KEY,
+            item_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            state TEXT NOT NULL,
+            step TEXT,
+            data TEXT NOT NULL DEFAULT '{}',
+            staged BLOB,
+            error TEXT,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        );
+        CREATE INDEX rotation_runs_item ON rotation_runs(item_id, state);
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -121,4 +139,5 @@ ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "sm_connections": ("auth",),
     "profiles": ("api_key",),
     "cache_entries": ("value",),
+    "rotation_runs": ("staged",),
 }

@@ -139,3 +139,20 @@ def test_cache_status_and_clear(run_cli, moto_aws):
     assert "cleared 0" in run_cli("cache", "clear").out
     missing = run_cli("cache", "clear", "--connection", "nope")
     assert missing.code == 1 and "ENTITY_NOT_FOUND" in missing.err
+
+
+def test_cache_clear_on_the_server_too(run_cli, ctx, ap_profile, activepieces):
+    from aptui.store import connections as sc
+
+    conn = sc.create(ctx.store, provider_id="onepassword", name="op", config={"serviceAccountToken": "ops_x_000"})
+    ctx.close()
+    refused = run_cli("cache", "clear", "--server")
+    assert refused.code == 2 and "--yes" in refused.err and activepieces.cache_clears == []
+    one = run_cli("cache", "clear", "--connection", "op", "--server", "--yes", "--json")
+    assert one.code == 0, one.err
+    assert one.json["server"]["scope"] == "connection" and activepieces.cache_clears == [conn.id]
+    every = run_cli("cache", "clear", "--server", "--yes")
+    assert every.code == 0 and "server's cache was cleared too" in every.out
+    assert activepieces.cache_clears == [conn.id, None]
+    read_only = run_cli("--read-only", "cache", "clear", "--server", "--yes")
+    assert read_only.code == 2 and "read-only" in read_only.err

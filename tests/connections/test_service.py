@@ -76,6 +76,11 @@ async def test_add_duplicate_name_and_scope_rules(ctx, fake_provider):
     with pytest.raises(AptuiError) as e:
         await svc.add(ctx, provider_id="aws", name="p", config=AWS, scope="PROJECT")
     assert e.value.message == "Please select at least one project"
+    with pytest.raises(AptuiError) as e:
+        await svc.add(ctx, provider_id="aws", name="p", config=AWS, project_ids=["p1"])
+    assert "scope PROJECT" in e.value.message
+    with pytest.raises(AptuiError):
+        await svc.update(ctx, "prod", project_ids=["p1"])
     assert len(fake_provider.checks) == 1  # no live test for rejected input
     with pytest.raises(AptuiError):
         await svc.add(ctx, provider_id="nope", name="x", config={})

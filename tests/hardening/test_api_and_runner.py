@@ -207,3 +207,16 @@ async def test_audit_is_recorded_in_the_local_trail(ctx):
     await audit_hardening(ctx, HardeningOptions(env_file=FIXTURES / "bad.env"))
     rows = audit.recent(ctx.store, contains="audit.hardening")
     assert rows and rows[0]["outcome"] == "fail" and "high" in rows[0]["detail"]
+
+
+async def test_compose_env_files_get_the_file_checks_too(ctx, tmp_path):
+    env = tmp_path / "prod.env"
+    env.write_text((FIXTURES / "good.env").read_text())
+    env.chmod(0o600)
+    report = await audit_hardening(ctx, HardeningOptions(env_file=env, compose_file=FIXTURES / "compose.bad.yml"))
+    modes = {f.location: f for f in report.findings if f.id == "file.mode"}
+    assert set(modes) == {str(env), str(FIXTURES / "bad.env")}
+    assert modes[str(env)].status == "ok"
+    # the env checks judge the --env-file, the compose file still judges its own services
+    assert not any(f.id == "env.encryption_key.length" and f.is_open for f in report.findings)
+    assert any(f.id == "compose.ports.postgres" and f.is_open for f in report.findings)

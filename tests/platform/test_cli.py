@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from aptui.errors import AptuiError
 from tests.doubles.activepieces import DEFAULT_PROJECT, validate_body
 
 FAST = {"APTUI_RETRIES": "0", "APTUI_TIMEOUT": "5"}
@@ -341,3 +342,37 @@ def test_read_only_refuses_before_any_request(cli, activepieces):
     r = cli("--read-only", "platform", "mcp", "rotate", "--yes")
     assert r.code == 2
     assert activepieces.requests == []
+
+
+@pytest.mark.parametrize("args", [
+    ("profile", "add", "x", "--url", "https://ap.example.com", "--no-key", "--key-env", "K"),
+    ("platform", "mcp", "update", "--disabled-tools", "a", "--disable", "b"),
+    ("platform", "secret-managers", "create", "--provider", "aws", "--from-local", "x"),
+    ("platform", "secret-managers", "create", "--name", "x"),
+    ("platform", "secret-managers", "create", "--provider", "aws", "--name", "x", "--set", "color=blue"),
+    ("platform", "secret-managers", "create", "--provider", "aws", "--name", "x", "--set", "region"),
+    ("platform", "runs", "retry", "--since", "1h", "--after", "2026-01-01T00:00:00Z", "--dry-run"),
+    ("platform", "runs", "list", "--before", "yesterday"),
+])
+def test_usage_errors_before_any_request(cli, activepieces, args):
+    r = cli(*args)
+    assert r.code == 2, (r.out, r.err)
+    assert r.err.startswith("aptui: ") and len(r.err.strip().splitlines()) == 1
+    assert activepieces.requests == []
+
+
+def test_check_ref_without_the_tester(ap_profile, activepieces, monkeypatch):
+    from click.testing import CliRunner
+
+    from aptui.cli import cli as root
+    from aptui.services import platform
+
+    monkeypatch.setattr(platform, "reference_tester_available", lambda: False)
+    ref = "{{smcAws0000000000001ab|ap_sep_v1|prod/x:y}}"
+    args = ["platform", "connections", "upsert", "--display-name", "R", "--piece-name", "p", "--external-id", "r"]
+    result = CliRunner().invoke(root, [*args, "--check-ref"], input=ref + "\n", standalone_mode=False)
+    assert isinstance(result.exception, AptuiError) and "not available" in result.exception.message
+    assert activepieces.requests == []
+    result = CliRunner().invoke(root, args, input=ref + "\n", standalone_mode=False)  # default: skip the check
+    assert result.exception is None and result.return_value == 0
+    assert len(activepieces.calls("POST", "/v1/app-connections")) == 1

@@ -99,6 +99,19 @@ async def test_retries_are_bounded(moto_aws, aws_fault_proxy):
     assert aws_fault_proxy.count() == 3  # retries + 1
 
 
+async def test_provider_text_is_scrubbed(moto_aws, aws_fault_proxy):
+    config = moto_aws.config("AKIASCRUBME000000001", "scrub/me/SecretAccessKey+value")
+    aws_fault_proxy.fail_next(2, 400, body={"__type": "AccessDeniedException", "message":
+                                            "key AKIASCRUBME000000001 with scrub/me/SecretAccessKey+value\ndenied"})
+    p = provider(moto_aws, config=config, options=fast(endpoint_url=aws_fault_proxy.url))
+    with pytest.raises(AptuiError) as info:
+        await p.check()
+    assert_clean(info.value, "AKIASCRUBME000000001", "scrub/me/SecretAccessKey+value")
+    res = (await p.fetch_many(["a:b"]))["a:b"]
+    assert_clean(res.error, "AKIASCRUBME000000001", "scrub/me/SecretAccessKey+value")
+    assert res.error.message.startswith("[a:b] key AK•••••• (20 chars) with sc")
+
+
 async def test_missing_secret(moto_aws):
     res = (await provider(moto_aws).fetch_many(["nope:key"]))["nope:key"]
     assert res.error.code == GET_SECRET_FAILED and res.error.exit_code == Exit.FAILED

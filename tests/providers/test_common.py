@@ -238,3 +238,16 @@ async def test_provider_modules_import_sdks_lazily():
     mods = set(out.stdout.split())
     for heavy in ("boto3", "hvac", "onepassword", "httpx"):
         assert heavy not in mods, heavy
+
+
+@pytest.mark.parametrize(("pid", "config"), [
+    ("aws", {"accessKeyId": "a", "secretAccessKey": "b", "region": "us-east-1"}),
+    ("hashicorp", {"url": "http://127.0.0.1:1", "roleId": "r", "secretId": "s"}),
+    ("cyberark-conjur", {"organizationAccountName": "o", "loginId": "l", "url": "http://127.0.0.1:1", "apiKey": "k"}),
+    ("onepassword", {"serviceAccountToken": "ops_x"}),
+])
+async def test_fetching_nothing_makes_no_call(pid, config):
+    p = registry.make_provider(pid, config)
+    assert await p.fetch_many([]) == {}
+    assert p.api_calls == 0
+    await p.aclose()

@@ -64,6 +64,15 @@ async def test_unreachable(conjur_double):
     assert info.value.message.startswith("connection refused (http://127.0.0.1:")
 
 
+@pytest.mark.parametrize("url", ["conjur.example.com", "ftp://conjur.example.com"])
+async def test_invalid_url(url):
+    p = ConjurProvider({"organizationAccountName": "myorg", "loginId": LOGIN, "url": url, "apiKey": API_KEY}, fast())
+    with pytest.raises(AptuiError) as info:
+        await p.check()
+    assert info.value.code == CONNECTION_FAILED and info.value.exit_code == Exit.FAILED
+    assert info.value.message.startswith("invalid Conjur URL")
+
+
 async def test_timeout_does_not_block_the_loop(conjur_double):
     p = setup(conjur_double, fast(timeout=0.3, retries=0))
     conjur_double.delay = 2.0

@@ -40,6 +40,14 @@ async def test_wrong_token(onepassword_fake):
     assert_clean(err, "ops_not_a_valid_token_at_all")
 
 
+async def test_sdk_text_echoing_the_token_is_scrubbed(onepassword_fake):
+    p = provider(onepassword_fake)
+    onepassword_fake.fail_next(1, "other", f"cannot use token {VALID_TOKEN}\nat all", op="authenticate")
+    with pytest.raises(AptuiError) as info:
+        await p.check()
+    assert_clean(info.value, VALID_TOKEN)
+
+
 async def test_bad_token_on_fetch_is_per_path_like_upstream(onepassword_fake):
     p = provider(onepassword_fake, token="ops_bad")
     res = await p.fetch_many(["op://prod/db/password", "op://prod/db/user"])

@@ -83,6 +83,15 @@ async def test_unreachable(vault_double):
     assert_clean(info.value, ROLE_ID, SECRET_ID)
 
 
+@pytest.mark.parametrize("url", ["vault.example.com:8200", "ftp://vault.example.com", "http://"])
+async def test_invalid_url(url):
+    p = VaultProvider({"url": url, "roleId": ROLE_ID, "secretId": SECRET_ID}, fast())
+    with pytest.raises(AptuiError) as info:
+        await p.check()
+    assert info.value.code == CONNECTION_FAILED and info.value.exit_code == Exit.FAILED
+    assert info.value.message.startswith("invalid Vault URL")
+
+
 async def test_timeout_does_not_block_the_loop(vault_double):
     p = setup(vault_double)
     p.options.timeout = 0.3

@@ -90,3 +90,37 @@ def test_parser_never_crashes_10k(text):
 @given(JSONISH)
 def test_walk_never_crashes_10k(doc):
     _check_doc(doc)
+
+
+def test_offline_verdicts_never_crash(tmp_path_factory):
+    """The service-level offline check over arbitrary text (one store for all examples)."""
+    from aptui.config import Paths, Settings
+    from aptui.services import references as svc
+    from aptui.services.context import Context
+    from aptui.store import connections as store_conn
+    from tests.references.helpers import DUMMY_CONFIG, FIXTURE_IDS
+
+    root = tmp_path_factory.mktemp("fuzz-store")
+    ctx = Context(paths=Paths(root, root), settings=Settings())
+    for provider_id, cid in FIXTURE_IDS.items():
+        store_conn.create(ctx.store, provider_id=provider_id, name=provider_id, config=DUMMY_CONFIG[provider_id],
+                          connection_id=cid)
+    ids = st.sampled_from([*FIXTURE_IDS.values(), "aws", "hashicorp", "unknown"])
+    refs = st.builds(lambda cid, path: "{{" + cid + SEPARATOR + path + "}}", ids, TEXT)
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.one_of(TEXT, refs))
+    def check(value):
+        resolver = svc.Resolver(ctx, sdk_checks=False)
+        r = resolver.prepare(value)
+        assert r.verdict in (svc.VALID, svc.ERROR, svc.PASSTHROUGH, svc.NOT_RESOLVED_VERDICT)
+        if r.verdict == svc.ERROR:
+            assert r.error.code and r.error.message and "\n" not in r.error.message
+        import json
+
+        json.dumps(r.to_dict(), default=str)
+
+    try:
+        check()
+    finally:
+        ctx.close()

@@ -11,11 +11,15 @@ FIXED_NOW = datetime(2026, 11, 26, 18, 0, 0, tzinfo=UTC)
 
 
 async def settle(pilot) -> None:
-    """Let every started job finish and the screen repaint."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    """Let every started job finish (or be cancelled) and the screen repaint."""
+    from textual.worker import WorkerCancelled, WorkerFailed
+
+    for _ in range(3):
+        await pilot.pause()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except (WorkerCancelled, WorkerFailed):
+            continue
     await pilot.pause()
 
 

@@ -48,7 +48,7 @@ async def test_number_keys_switch_panes(make_app):
         for key, pane_id in (("7", "audit"), ("3", "cache"), ("2", "refs"), ("1", "sm")):
             await pilot.press("escape", key)  # esc leaves a text input first
             await settle(pilot)
-            assert app.current_pane().PANE_ID == pane_id
+            assert pane_id == app.current_pane().PANE_ID
         assert [p.TAB or p.TITLE for p in app.pane_classes] == ["Managers", "References", "Cache", "Platform",
                                                                    "Audit"]
 
@@ -286,3 +286,40 @@ async def test_revealed_value_remasks_by_itself_and_never_lands_in_a_screenshot(
         svg = shots[0].read_text()
         assert "s3cr3t" not in svg and "(15&#160;chars)" in svg
         assert not widget.revealed
+
+
+async def test_audit_log_newest_first_filter_and_hardening_findings(make_app, ctx, tmp_path):
+    from aptui.tui.screens.details import DetailsModal
+    from aptui.tui.screens.form import FormScreen
+    from aptui.tui.widgets.vtable import VirtualTable
+
+    for n in range(5):
+        ctx.audit("sm.add", f"conn{n}", "ok", None)
+    ctx.audit("cache.clear", "*", "ok", "3 entries")
+    (tmp_path / ".env").write_text("AP_ENCRYPTION_KEY=" + "a" * 64 + "\nAP_JWT_SECRET=short\n")
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("7")
+        await settle(pilot)
+        table = app.query_one("#audit-table", VirtualTable)
+        assert [r.cells[3] for r in table.visible_rows()[:2]] == ["*", "conn4"]  # newest first
+        await pilot.press("slash", *"conn3")
+        assert table.shown == 1
+        await pilot.press("escape", "escape", "h")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen)
+        app.screen.query_one("#f-directory", Input).value = str(tmp_path)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        findings = app.query_one("#hardening-table", VirtualTable)
+        assert findings.total > 0
+        ids = [r.cells[1] for r in findings._rows]
+        assert any(i.startswith("env.encryption_key") or "encryption" in i for i in ids), ids
+        assert "a" * 64 not in app.export_screenshot()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailsModal)
+        await pilot.press("escape", "l")
+        await pilot.pause()
+        assert app.pane("audit").view == "log"

@@ -112,15 +112,15 @@ async def audit_hardening(ctx, opts: HardeningOptions, *, api: api_checks.Platfo
     elif project is not None:
         report.skip("env", "no Activepieces service in the compose file, and no --env-file")
     files: list[EnvFile] = []
-    if env is not None:
+    seen: set[Path] = set()
+    if env is not None and env.path is not None:
         files.append(env)
-    elif project is not None:
-        seen: set[Path] = set()
-        for s in project.services:
-            for p in s.env_files:
-                if p.resolve() not in seen:
-                    seen.add(p.resolve())
-                    files.append(await asyncio.to_thread(load_env_file, p))
+        seen.add(env.path.resolve())
+    for s in project.services if project is not None else []:
+        for p in s.env_files:  # the compose file's env_files get the same file checks
+            if p.resolve() not in seen:
+                seen.add(p.resolve())
+                files.append(await asyncio.to_thread(load_env_file, p))
     index, why = (None, "disabled")
     if files and opts.check_store:
         index, why = await asyncio.to_thread(file_checks.store_secret_index, ctx)

@@ -115,11 +115,13 @@ class Pane(Vertical):
                 on_done: Callable[[Any], None] | None = None,
                 on_error: Callable[[Exception], bool | None] | None = None,
                 timeout: float | None = None, group: str | None = None, quiet: bool = False,
-                **kwargs: Any) -> Worker:
+                exclusive: bool = False, cancellable: bool = True, **kwargs: Any) -> Worker:
         """Run ``fn(*args, **kwargs)`` (sync, or returning a coroutine) off the UI loop.
 
         ``on_done(result)`` runs on the UI loop. Errors go to ``on_error`` first (return True to
-        mark them handled), then to the app's one error path. One job per group at a time.
+        mark them handled), then to the app's one error path. ``exclusive`` replaces a running job
+        of the same group (for loads: the newest wins). Jobs that change something pass
+        ``cancellable=False``: esc never abandons a write half-way.
         """
         limit = timeout if timeout is not None else self.job_timeout()
 
@@ -151,12 +153,13 @@ class Pane(Vertical):
                     on_done(result)
             self.post_message(JobFinished(label, ok, code))
 
-        return self.run_worker(job(), group=group or self.PANE_ID, exclusive=True, exit_on_error=False,
+        return self.run_worker(job(), name="cancellable" if cancellable else "pinned",
+                               group=group or self.PANE_ID, exclusive=exclusive, exit_on_error=False,
                                description=label)
 
     def cancel_jobs(self) -> bool:
-        """Cancel this pane's running jobs; True if there was one."""
-        running = [w for w in self.workers if w.is_running and w.node is self]
+        """Cancel this pane's running cancellable jobs (reads); True if there was one."""
+        running = [w for w in self.workers if w.is_running and w.node is self and w.name == "cancellable"]
         for w in running:
             w.cancel()
         return bool(running)

@@ -52,7 +52,8 @@ class CachePane(Pane):
     def action_refresh(self) -> None:
         from aptui.services import cache
 
-        self.run_job("reading cache figures", cache.status, self.ctx, on_done=self._show)
+        self.run_job("reading cache figures", cache.status, self.ctx, on_done=self._show, group="cache-load",
+                     exclusive=True)
 
     def _show(self, data: dict[str, Any]) -> None:
         self.rows = {r["id"]: r for r in data["connections"]}
@@ -89,7 +90,7 @@ class CachePane(Pane):
                      f"{row['entries']} cached value(s) and the cached status are dropped locally; the next "
                      "test fetches from the provider again. The Activepieces server's cache is not touched (x).",
                      lambda: self.run_job(f"clearing {row['name']}", cache.clear, self.ctx, row["id"],
-                                          on_done=self._cleared), action_label="Clear")
+                                          on_done=self._cleared, cancellable=False), action_label="Clear")
 
     @mutating
     def action_clear_all(self) -> None:
@@ -98,7 +99,8 @@ class CachePane(Pane):
         total = sum(r["entries"] for r in self.rows.values())
         self.confirm("Clear aptui's whole cache?", f"all {len(self.rows)} connection(s)",
                      f"{total} cached value(s) and every cached status are dropped locally.",
-                     lambda: self.run_job("clearing the cache", cache.clear, self.ctx, on_done=self._cleared),
+                     lambda: self.run_job("clearing the cache", cache.clear, self.ctx, on_done=self._cleared,
+                                          cancellable=False),
                      action_label="Clear all")
 
     def _cleared(self, result: dict[str, Any]) -> None:
@@ -128,7 +130,8 @@ class CachePane(Pane):
                      "DELETE /v1/secret-managers/cache: the server drops its cached values (1 h TTL) and "
                      "fetches from the secret manager on next use. Needs a platform admin key.",
                      lambda: self.run_job(f"clearing the cache on {label}", platform.clear_remote_cache, self.ctx,
-                                          profile, connection_id, on_done=self._remote_done),
+                                          profile, connection_id, on_done=self._remote_done,
+                                          cancellable=False),
                      action_label="Clear on platform")
 
     def _remote_done(self, result: dict[str, Any]) -> None:

@@ -24,10 +24,12 @@ VIEWS = {"conns": "app connections", "mcp": "MCP servers", "runs": "failed runs"
 VIEW_ACTIONS = {"upsert": "conns", "delete": "conns", "rotate": "mcp", "retry": "runs", "filter": None}
 
 
-async def load_connections(ctx: Any, profile: str | None, project: str | None, push) -> int:
-    """Stream every app connection of the project to ``push(batch)`` (called on the UI thread)."""
+async def load_connections(ctx: Any, profile: str | None, project: str | None, push) -> tuple[int, str, str]:
+    """Stream every app connection of the project to ``push(batch)``; returns (count, profile, project)."""
     from aptui.services import platform
 
+    session = await platform.session(ctx, profile)
+    project = session.project(project)
     batch: list[dict[str, Any]] = []
     count = 0
     async for conn in platform.iter_app_connections(ctx, profile, project=project, max_items=MAX_ROWS):
@@ -37,7 +39,16 @@ async def load_connections(ctx: Any, profile: str | None, project: str | None, p
             push(batch)
             batch = []
     push(batch)
-    return count
+    return count, session.profile.name, project or ""
+
+
+async def load_mcp(ctx: Any, profile: str | None, project: str | None) -> list[dict[str, Any]]:
+    """MCP servers of the project (else the profile's default project; with neither, every project)."""
+    from aptui.services import platform
+
+    session = await platform.session(ctx, profile)
+    pid = session.project(project, required=False)
+    return await platform.mcp_servers(ctx, profile, projects=[pid] if pid else None)
 
 
 async def load_runs(ctx: Any, profile: str | None, project: str | None) -> list[dict[str, Any]]:
@@ -83,6 +94,7 @@ class PlatformPane(Pane):
         self.view = "conns"
         self.project: str | None = None
         self.profile_label = ""
+        self.project_label = ""
         self.conns: dict[str, dict[str, Any]] = {}
         self.servers: dict[str, dict[str, Any]] = {}
         self.runs: dict[str, dict[str, Any]] = {}
@@ -121,15 +133,14 @@ class PlatformPane(Pane):
         self._show_context()
 
     def on_show(self) -> None:
-        if self.view not in self.loaded:
+        if self.view not in self.loaded and not self.busy:
             self.action_refresh()
         super().on_show()
 
     def _show_context(self) -> None:
         prof = self.profile_label or self.profile or "default profile"
-        proj = self.project or "profile's default project"
-        self.query_one("#plat-context", Static).update(
-            f"{prof} · {proj} · {VIEWS[self.view]}   (o connections · m MCP · f failed runs)")
+        proj = self.project_label or self.project or "default project"
+        self.query_one("#plat-context", Static).update(f"{prof} · {proj} · {VIEWS[self.view]}")
 
     def table(self) -> VirtualTable:
         return self.query_one(f"#plat-{self.view}-table", VirtualTable)
@@ -195,6 +206,7 @@ class PlatformPane(Pane):
         self.app.profile_name = name  # type: ignore[attr-defined]
         self.profile_label = name
         self.project = None
+        self.project_label = ""
         self.loaded.clear()
         self._show_context()
         self.app.sub_title_refresh()  # type: ignore[attr-defined]
@@ -220,11 +232,9 @@ class PlatformPane(Pane):
         if not project_id:
             return
         self.project = project_id
+        self.project_label = f"{name} ({project_id})" if name and name != project_id else project_id
         self.loaded.clear()
         self._show_context()
-        self.query_one("#plat-context", Static).update(
-            f"{self.profile_label or self.profile or 'default profile'} · {name} ({project_id}) · "
-            f"{VIEWS[self.view]}   (o connections · m MCP · f failed runs)")
         self.action_refresh()
 
     @mutating
@@ -251,7 +261,7 @@ class PlatformPane(Pane):
         secret = Secret(key) if key else None
         self.run_job(f"saving profile {values['name']}", profiles.add_profile, self.ctx, values["name"],
                      values["url"], api_key=secret, default_project=values.get("project") or None,
-                     make_default=self.profile is None,
+                     make_default=self.profile is None, cancellable=False,
                      on_done=lambda p: (self.notify(f"profile {p.name} saved", markup=False),
                                         self._set_profile(p.name)))
 
@@ -265,7 +275,8 @@ class PlatformPane(Pane):
             self.app.call_from_thread(self._add_conns, list(batch))
 
         self.run_job("loading app connections", load_connections, self.ctx, self.profile, self.project, push,
-                     on_done=self._conns_loaded, group="platform-conns", timeout=max(self.job_timeout(), 120))
+                     on_done=self._conns_loaded, group="platform-conns", exclusive=True,
+                     timeout=max(self.job_timeout(), 120))
 
     def _add_conns(self, batch: list[dict[str, Any]]) -> None:
         rows = []
@@ -280,11 +291,15 @@ class PlatformPane(Pane):
         table.append_rows(rows)
         self.query_one(JobStatus).set_text(f"{table.total} app connection(s)")
 
-    def _conns_loaded(self, count: int) -> None:
+    def _conns_loaded(self, result: tuple[int, str, str]) -> None:
+        count, profile, project = result
         self.loaded.add("conns")
+        self.profile_label = self.profile_label or profile
+        self.project_label = self.project_label or project
+        self._show_context()
         table = self.query_one("#plat-conns-table", VirtualTable)
-        more = f" (first {MAX_ROWS})" if count >= MAX_ROWS else ""
-        self.query_one(JobStatus).set_text(f"{table.total} app connection(s){more} · / filter · u upsert · d delete")
+        more = f" (the first {MAX_ROWS})" if count >= MAX_ROWS else ""
+        self.query_one(JobStatus).set_text(f"{table.total} app connection(s){more}")
 
     def _selected_conn(self) -> dict[str, Any] | None:
         key = self.query_one("#plat-conns-table", VirtualTable).current_key
@@ -318,7 +333,7 @@ class PlatformPane(Pane):
         self.app.remember_secret(raw)  # type: ignore[attr-defined]
         self.run_job(f"upserting {values['display_name']}", platform.upsert_app_connection, self.ctx, self.profile,
                      project=self.project, external_id=values["external_id"], display_name=values["display_name"],
-                     piece_name=values["piece_name"], value=Secret(raw),
+                     piece_name=values["piece_name"], value=Secret(raw), cancellable=False,
                      on_done=lambda c: (self.notify(f"upserted {c.get('displayName')} ({c.get('id')})",
                                                     markup=False), self._load_conns()))
 
@@ -336,6 +351,7 @@ class PlatformPane(Pane):
                      f"{name} · {conn.get('pieceName', '')} · {conn['id']} · project {conn.get('projectId', '')}",
                      body, lambda: self.run_job(f"deleting {name}", platform.delete_app_connection, self.ctx,
                                                 self.profile, connection_id=conn["id"], project=self.project,
+                                                cancellable=False,
                                                 on_done=lambda _: self._deleted(conn)),
                      typed_name=name)
 
@@ -345,10 +361,8 @@ class PlatformPane(Pane):
 
     # -- MCP ------------------------------------------------------------------------------
     def _load_mcp(self) -> None:
-        from aptui.services import platform
-
-        self.run_job("loading MCP servers", platform.mcp_servers, self.ctx, self.profile,
-                     projects=[self.project] if self.project else None, on_done=self._show_mcp)
+        self.run_job("loading MCP servers", load_mcp, self.ctx, self.profile, self.project,
+                     on_done=self._show_mcp, group="platform-mcp", exclusive=True)
 
     def _show_mcp(self, servers: list[dict[str, Any]]) -> None:
         self.loaded.add("mcp")
@@ -368,7 +382,7 @@ class PlatformPane(Pane):
             rows.append(Row(key, (s.get("projectId", ""), short_id(s.get("id"), 10), cell, disabled,
                                   ago(s.get("updated")))))
         self.query_one("#plat-mcp-table", VirtualTable).set_rows(rows)
-        self.query_one(JobStatus).set_text(f"{len(rows)} MCP server(s) · x rotates the selected token")
+        self.query_one(JobStatus).set_text(f"{len(rows)} MCP server(s)")
 
     @mutating
     def action_rotate(self) -> None:
@@ -384,7 +398,8 @@ class PlatformPane(Pane):
                      "The current token stops working at once: every MCP client using it must get the new one. "
                      "The new token is shown once, right after rotation.",
                      lambda: self.run_job("rotating the MCP token", platform.rotate_mcp_token, self.ctx, self.profile,
-                                          project=pid, server_id=server.get("id"), on_done=self._rotated),
+                                          project=pid, server_id=server.get("id"), on_done=self._rotated,
+                                          cancellable=False),
                      action_label="Rotate")
 
     def _rotated(self, rotated: Any) -> None:
@@ -397,7 +412,8 @@ class PlatformPane(Pane):
 
     # -- runs -----------------------------------------------------------------------------
     def _load_runs(self) -> None:
-        self.run_job("loading failed runs", load_runs, self.ctx, self.profile, self.project, on_done=self._show_runs)
+        self.run_job("loading failed runs", load_runs, self.ctx, self.profile, self.project, on_done=self._show_runs,
+                     group="platform-runs", exclusive=True)
 
     def _show_runs(self, runs: list[dict[str, Any]]) -> None:
         self.loaded.add("runs")
@@ -410,7 +426,7 @@ class PlatformPane(Pane):
                                       step.get("name", ""), ago(r.get("startTime") or r.get("created")),
                                       step.get("errorMessage", "") or "")))
         self.query_one("#plat-runs-table", VirtualTable).set_rows(rows)
-        self.query_one(JobStatus).set_text(f"{len(rows)} failed run(s) · R retries the listed runs (dry run first)")
+        self.query_one(JobStatus).set_text(f"{len(rows)} failed run(s)")
 
     @mutating
     def action_retry(self, strategy: str = "FROM_FAILED_STEP") -> None:
@@ -440,6 +456,7 @@ class PlatformPane(Pane):
                      lambda: self.run_job(f"retrying {would} run(s)", platform.retry_runs, self.ctx, self.profile,
                                           project=self.project, run_ids=targets, strategy=strategy,
                                           on_progress=self._retry_progress, on_done=self._retried,
+                                          cancellable=False,
                                           timeout=max(self.job_timeout(), would * 2 + 30)),
                      action_label="Retry")
 

@@ -149,7 +149,7 @@ class ReferencesPane(Pane, can_focus=True):
         from aptui.services import references
 
         self.run_job("checking", references.parse_reference, self.ctx, text, project_ids=self.project_ids,
-                     on_done=self._show_result, group="refs-parse", quiet=True)
+                     on_done=self._show_result, group="refs-parse", quiet=True, exclusive=True)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "ref-input":
@@ -181,7 +181,8 @@ class ReferencesPane(Pane, can_focus=True):
         from aptui.services import references
 
         self.run_job("resolving live", references.test_reference, self.ctx, text, project_ids=self.project_ids,
-                     on_done=self._tested)
+                     on_done=self._tested, group="refs-test",
+                     exclusive=True)
 
     def _tested(self, result: Any) -> None:
         self._show_result(result)
@@ -225,7 +226,7 @@ class ReferencesPane(Pane, can_focus=True):
             from aptui.services import references
 
             self.run_job("checking", references.parse_reference, self.ctx, text, project_ids=self.project_ids,
-                         on_done=self._show_result, group="refs-parse", quiet=True)
+                         on_done=self._show_result, group="refs-parse", quiet=True, exclusive=True)
 
     # -- JSON file --------------------------------------------------------------------------
     def action_open_file(self) -> None:

@@ -88,7 +88,8 @@ class SecretManagersPane(Pane):
     def action_refresh(self) -> None:
         from aptui.services import connections
 
-        self.run_job("loading connections", connections.list_connections, self.ctx, on_done=self._show)
+        self.run_job("loading connections", connections.list_connections, self.ctx, on_done=self._show,
+                     group="sm-load", exclusive=True)
 
     def _show(self, views: list[dict[str, Any]]) -> None:
         self.views = {v["id"]: v for v in views}
@@ -104,7 +105,7 @@ class SecretManagersPane(Pane):
         if self._focus_key is not None:
             table.move_to_key(self._focus_key)
             self._focus_key = None
-        self.query_one(JobStatus).set_text(f"{len(views)} connection(s) · a add · t test · d delete")
+        self.query_one(JobStatus).set_text(f"{len(views)} connection(s)")
 
     def selected(self) -> dict[str, Any] | None:
         key = self.query_one(VirtualTable).current_key
@@ -158,7 +159,7 @@ class SecretManagersPane(Pane):
         self.run_job(f"testing and saving {name}" if test_first else f"saving {name}", connections.add,
                      self.ctx, provider_id=provider_id, name=name, config=config, scope=scope,
                      project_ids=projects if scope == "PROJECT" else None, test_first=test_first,
-                     on_done=self._saved)
+                     on_done=self._saved, cancellable=False)
 
     def _saved(self, view: dict[str, Any]) -> None:
         self.notify(f"saved {view['name']} ({view['providerId']}, {view['scope']})", markup=False)
@@ -190,7 +191,8 @@ class SecretManagersPane(Pane):
         self.run_job(f"saving {name}", connections.update, self.ctx, view["id"],
                      name=name if name != view["name"] else None, scope=scope,
                      project_ids=projects if scope == "PROJECT" else [],
-                     set_fields=changed or None, test_first=test_first, on_done=self._saved)
+                     set_fields=changed or None, test_first=test_first, on_done=self._saved,
+                     cancellable=False)
 
     # -- test / delete / details ---------------------------------------------------------
     def action_test(self) -> None:
@@ -240,7 +242,8 @@ class SecretManagersPane(Pane):
 
         self.run_job(f"deleting {view['name']}", connections.remove, self.ctx, view["id"],
                      on_done=lambda r: (self.notify(f"deleted {r['name']} ({r['cacheEntriesDropped']} cached "
-                                                    "values dropped)", markup=False), self.action_refresh()))
+                                                    "values dropped)", markup=False), self.action_refresh()),
+                     cancellable=False)
 
     def on_virtual_table_selected(self, event: VirtualTable.Selected) -> None:
         self.action_details()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
@@ -47,4 +48,6 @@ class FirstRunScreen(ModalScreen[None]):
 
     def compose(self):
         with VerticalScroll():
-            yield Static(TEXT.format(store=self._store, kek=self._kek), markup=True, id="first-run-text")
+            # rich markup (not Textual's): keeps the indentation and the spaces around bold words
+            text = Text.from_markup(TEXT.format(store=self._store, kek=self._kek))
+            yield Static(text, id="first-run-text")

@@ -67,6 +67,11 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
             yield Static("tab next field · enter on the last field or ctrl+s saves · esc cancels",
                          classes="status", markup=False)
 
+    def on_mount(self) -> None:
+        fields = self.query("Input, Select")
+        if fields:
+            fields.first().focus()
+
     def values(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for f in self.fields:

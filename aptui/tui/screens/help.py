@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from aptui.tui.panes.base import Pane
 
 Section = tuple[str, list[tuple[str, str]]]
+LIST_ACTIONS = {"cursor(-1)", "cursor(1)", "page(-1)", "page(1)", "first", "last", "select"}
 
 
 def collect_sections(app: App, pane: Pane | None) -> list[Section]:
@@ -35,6 +36,8 @@ def collect_sections(app: App, pane: Pane | None) -> list[Section]:
         elif isinstance(node, PaneClass):
             group = f"{node.TITLE} pane"
         elif isinstance(node, VirtualTable):
+            if binding.action not in LIST_ACTIONS:
+                continue  # ScrollView's own sideways scrolling: noise here
             group = "Lists"
         elif isinstance(node, RevealableSecret):
             group = "Secret values"

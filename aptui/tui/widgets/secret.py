@@ -17,8 +17,8 @@ class RevealableSecret(Static, can_focus=True):
     """
 
     DEFAULT_CSS = """
-    RevealableSecret { height: auto; padding: 0 1; border: tall $border-blurred; }
-    RevealableSecret:focus { border: tall $border; }
+    RevealableSecret { height: auto; padding: 0 1; border: round $border-blurred; }
+    RevealableSecret:focus { border: round $border; }
     RevealableSecret.-revealed { color: $warning; }
     """
     BINDINGS = [

@@ -12,7 +12,7 @@ class JobStatus(Static):
     """``start(label)`` shows a spinner until ``stop(text)``; idle it shows plain text."""
 
     DEFAULT_CSS = """
-    JobStatus { height: 1; padding: 0 1; color: $text-muted; }
+    JobStatus { dock: bottom; height: 1; padding: 0 1; color: $text-muted; }
     JobStatus.-busy { color: $accent; text-style: bold; }
     """
 

@@ -44,7 +44,7 @@ class VirtualTable(ScrollView, can_focus=True):
     """Rows with a cursor; ``set_filter`` narrows them; ``Selected`` is posted on enter."""
 
     DEFAULT_CSS = """
-    VirtualTable { height: 1fr; background: $surface; }
+    VirtualTable { height: 1fr; background: $surface; overflow-x: hidden; }
     VirtualTable > .vtable--header { text-style: bold; background: $panel; color: $foreground; }
     VirtualTable > .vtable--cursor { background: $block-cursor-blurred-background;
         color: $block-cursor-blurred-foreground; }
@@ -153,7 +153,7 @@ class VirtualTable(ScrollView, can_focus=True):
                 if self._rows[i].key == keep:
                     pos = n
                     break
-        self.virtual_size = Size(sum(self._widths) + len(self._widths), len(self._view) + 1)
+        self.virtual_size = Size(self.size.width, len(self._view) + 1)
         self.set_reactive(VirtualTable.cursor, min(pos, max(0, len(self._view) - 1)))
         self._scroll_to_cursor()
         self.refresh()
@@ -233,12 +233,22 @@ class VirtualTable(ScrollView, can_focus=True):
 
     # -- rendering ----------------------------------------------------------------------
     def _layout_widths(self) -> list[int]:
+        """Fit the terminal: the last column takes spare room; too wide, the widest fitted
+        columns shrink first (never below 6), so nothing scrolls sideways."""
         widths = list(self._widths)
-        if widths:
-            used = sum(widths) + len(widths)
-            room = self.size.width - used
-            if room > 0:
-                widths[-1] += room
+        if not widths:
+            return widths
+        room = self.size.width - (sum(widths) + len(widths))
+        if room > 0:
+            widths[-1] += room
+            return widths
+        flexible = [n for n, c in enumerate(self.columns) if c.width is None]
+        while room < 0 and flexible:
+            n = max(flexible, key=lambda i: widths[i])
+            if widths[n] <= 6:
+                break
+            widths[n] -= 1
+            room += 1
         return widths
 
     def _line(self, cells: Sequence[Cell], widths: list[int], base: Style) -> list[Segment]:
@@ -282,4 +292,5 @@ class VirtualTable(ScrollView, can_focus=True):
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, style)
 
     def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self._view) + 1)
         self._scroll_to_cursor()

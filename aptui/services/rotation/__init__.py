@@ -1,0 +1,42 @@
+"""Credential rotation: due dates for every credential aptui knows (``items``) and assisted,
+resumable rotation (``assisted``). See docs/rotation.md."""
+
+from __future__ import annotations
+
+from aptui.services.rotation.assisted import (
+    PLANS,
+    Rotation,
+    RotationStopped,
+    StepResult,
+    abort,
+    advance,
+    describe,
+    history,
+    needs_secret,
+    pending,
+    rotate,
+    start,
+    state_text,
+)
+from aptui.services.rotation.items import (
+    DUE_SOON,
+    HIGH,
+    KINDS,
+    LOW,
+    MEDIUM,
+    OK,
+    OVERDUE,
+    STATES,
+    UNKNOWN,
+    Item,
+    RotationReport,
+    find_item,
+    known_aws_secrets,
+    list_items,
+    mark,
+)
+
+__all__ = ["DUE_SOON", "HIGH", "KINDS", "LOW", "MEDIUM", "OK", "OVERDUE", "PLANS", "STATES", "UNKNOWN", "Item",
+           "Rotation", "RotationReport", "RotationStopped", "StepResult", "abort", "advance", "describe",
+           "find_item", "history", "known_aws_secrets", "list_items", "mark", "needs_secret", "pending", "rotate",
+           "start", "state_text"]

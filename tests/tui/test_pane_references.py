@@ -1,0 +1,153 @@
+"""Pane 2 against moto: live offline validation while typing, live test masked, reveal, copy, JSON file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from textual.widgets import Input, Static
+
+from aptui.tui.screens.form import FormScreen
+from aptui.tui.widgets.secret import RevealableSecret
+from aptui.tui.widgets.vtable import VirtualTable
+from tests.tui.conftest import settle
+
+CONN = "awsConn00000000000001"
+TOKEN = "xoxb-test-token-0123456789"
+
+
+@pytest.fixture
+def aws_conn(ctx, moto_aws):
+    from aptui.store import connections as store_conn
+
+    moto_aws.create_secret("prod/api-keys", {"slack_token": TOKEN})
+    store_conn.create(ctx.store, provider_id="aws", name="prod-aws", config=moto_aws.config(), connection_id=CONN)
+    return CONN
+
+
+def verdict(app) -> str:
+    return str(app.query_one("#ref-verdict", Static).render())
+
+
+async def type_ref(pilot, app, text: str) -> None:
+    box = app.query_one("#ref-input", Input)
+    box.focus()
+    box.value = ""
+    await pilot.press(*text)
+    await settle(pilot)
+
+
+async def test_offline_validation_as_you_type(make_app, aws_conn):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        assert app.focused is app.query_one("#ref-input")
+        await type_ref(pilot, app, "{{" + CONN + "|ap_sep_v1|prod/api-keys}}")
+        assert verdict(app) == ("✗ VALIDATION: Wrong key format. Should be secretName:secretJsonKey, "
+                                "got prod/api-keys")
+        await pilot.press(*":slack_token")  # typed in the middle is not needed: the value is rebuilt below
+        app.query_one("#ref-input", Input).value = "{{" + CONN + "|ap_sep_v1|prod/api-keys:slack_token}}"
+        await settle(pilot)
+        assert verdict(app).startswith("✓ valid — Activepieces resolves it through prod-aws (aws)")
+        assert "secretName=prod/api-keys" in str(app.query_one("#ref-detail", Static).render())
+        app.query_one("#ref-input", Input).value = "{{unknownConn000000001|ap_sep_v1|a:b}}"
+        await settle(pilot)
+        assert verdict(app) == "✗ SECRET_MANAGER_GET_SECRET_FAILED: Connection is not accessible"
+        app.query_one("#ref-input", Input).value = "Bearer {{" + CONN + "|ap_sep_v1|a:b}}"
+        await settle(pilot)
+        assert verdict(app).startswith("○ not resolved by Activepieces")
+        app.query_one("#ref-input", Input).value = "plain text"
+        await settle(pilot)
+        assert verdict(app).startswith("○ passthrough")
+
+
+async def test_live_test_masked_reveal_remask_and_copy(make_app, ctx, aws_conn):
+    ctx.settings.reveal_seconds = 0.3
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await type_ref(pilot, app, "{{" + CONN + "|ap_sep_v1|prod/api-keys:slack_token}}")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert verdict(app) == "● resolves — fetched live; the value is below, masked"
+        widget = app.query_one("#ref-value", RevealableSecret)
+        assert app.focused is widget
+        assert TOKEN not in app.export_screenshot() and "xo••••••" in app.export_screenshot()
+        await pilot.press("v")
+        await pilot.pause()
+        assert TOKEN in str(widget.render())
+        await pilot.pause(0.5)
+        assert TOKEN not in str(widget.render())  # re-masked by itself
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.clipboard == TOKEN
+        # second test is served from aptui's cache
+        app.query_one("#ref-input", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "from aptui's cache" in verdict(app)
+    outcomes = [r["outcome"] for r in ctx.store.query("SELECT outcome FROM audit_log WHERE action='ref.test'")]
+    assert outcomes == ["ok", "cached"]
+    assert not ctx.store.query("SELECT * FROM audit_log WHERE detail LIKE ?", (f"%{TOKEN}%",))
+
+
+async def test_a_missing_secret_reports_upstreams_code(make_app, aws_conn):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await type_ref(pilot, app, "{{" + CONN + "|ap_sep_v1|prod/api-keys:nope}}")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert verdict(app) == ("✗ SECRET_MANAGER_GET_SECRET_FAILED: [prod/api-keys:nope] Secret value for key "
+                                "nope not found")
+        assert app.query_one("#ref-value").display is False
+        await pilot.press("escape", "v")  # nothing to reveal: a warning, not a crash
+        await pilot.pause()
+
+
+async def test_json_file_report_per_json_path(make_app, aws_conn, tmp_path):
+    doc = {"auth": {"token": "{{" + CONN + "|ap_sep_v1|prod/api-keys:slack_token}}",
+                    "bad": "{{" + CONN + "|ap_sep_v1|no-colon}}"},
+           "list": ["{{" + CONN + "|ap_sep_v1|prod/api-keys:slack_token}}"], "plain": "hello", "n": 3}
+    path = tmp_path / "value.json"
+    path.write_text(json.dumps(doc))
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "escape", "o")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen)
+        app.screen.query_one("#f-path", Input).value = str(path)
+        await pilot.press("enter")
+        await settle(pilot)
+        table = app.query_one("#ref-doc", VirtualTable)
+        by_path = {r.cells[0]: r for r in table._rows}
+        assert by_path["$.auth.token"].cells[1].plain == "● resolves"
+        assert by_path["$.auth.bad"].cells[1].plain == "✗ error"
+        assert by_path["$.auth.bad"].cells[3].startswith("VALIDATION: Wrong key format")
+        assert by_path["$.list[0]"].cells[1].plain == "○ not resolved"
+        assert TOKEN not in app.export_screenshot()
+        table.move_to_key(next(k for k, r in app.pane("refs").results.items() if r.location == "$.auth.token"))
+        await pilot.pause()
+        widget = app.query_one("#ref-value", RevealableSecret)
+        assert widget.label == "$.auth.token" and widget.secret.reveal() == TOKEN
+        # a file that is not JSON: one line with the code, nothing else changes
+        await pilot.press("o")
+        await pilot.pause()
+        bad = tmp_path / "bad.json"
+        bad.write_text("{nope")
+        app.screen.query_one("#f-path", Input).value = str(bad)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.errors[-1].code == "VALIDATION" and "not valid JSON (line 1" in app.errors[-1].message
+        await pilot.press("o")
+        await pilot.pause()
+        app.screen.query_one("#f-path", Input).value = str(tmp_path / "missing.json")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.errors[-1].code == "FILE_NOT_FOUND"
+        assert table.total == len(by_path)

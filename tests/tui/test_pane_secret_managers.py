@@ -1,0 +1,112 @@
+"""Pane 1 against moto: add (secret fields masked, never echoed back), test, edit, delete (confirmed)."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from aptui.tui.screens.choice import ChoiceModal
+from aptui.tui.screens.confirm import ConfirmModal
+from aptui.tui.screens.error import ErrorModal
+from aptui.tui.screens.form import FormScreen
+from aptui.tui.widgets.vtable import VirtualTable
+from tests.tui.conftest import settle
+
+SECRET = "moto-admin-secret-key-not-real-0000000000"
+
+
+def fill(screen, **values: str) -> None:
+    for name, value in values.items():
+        screen.query_one(f"#f-{name}", Input).value = value
+
+
+async def add_aws(pilot, app, moto_aws, name="prod-aws", secret=SECRET):
+    await pilot.press("1", "a")
+    await pilot.pause()
+    assert isinstance(app.screen, ChoiceModal)
+    await pilot.press("enter")  # AWS is the first provider
+    await pilot.pause()
+    form = app.screen
+    assert isinstance(form, FormScreen)
+    cfg = moto_aws.config()
+    fill(form, name=name, accessKeyId=cfg["accessKeyId"], secretAccessKey=secret, region=cfg["region"])
+    assert form.query_one("#f-secretAccessKey", Input).password  # typed masked
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+
+
+async def test_add_test_edit_delete_against_moto(make_app, ctx, moto_aws):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await add_aws(pilot, app, moto_aws)
+        table = app.query_one("#sm-table", VirtualTable)
+        assert table.total == 1
+        row = table.current_row
+        assert row.cells[1] == "prod-aws" and row.cells[0].plain == "● ok"
+        assert SECRET not in app.export_screenshot()
+        # the edit form never echoes the stored secret back
+        await pilot.press("e")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        assert form.query_one("#f-secretAccessKey", Input).value == ""
+        assert form.query_one("#f-region", Input).value == "us-east-1"
+        assert SECRET not in app.export_screenshot()
+        fill(form, name="prod-aws-2")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert table.current_row.cells[1] == "prod-aws-2"
+        # live test
+        await pilot.press("t")
+        await settle(pilot)
+        assert ctx.store.query("SELECT last_test_ok FROM sm_connections")[0]["last_test_ok"] == 1
+        # delete: PLATFORM scope → the operator must type the name
+        await pilot.press("d")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, ConfirmModal) and modal.typed_name == "prod-aws-2"
+        assert "every project on the platform" in modal.body and "Connection is not accessible" in modal.body
+        modal.query_one(Input).value = "prod-aws-2"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert table.total == 0
+    actions = [r["action"] for r in ctx.store.query("SELECT action FROM audit_log ORDER BY seq")]
+    assert {"sm.add", "sm.update", "sm.test", "sm.remove"} <= set(actions)
+    assert not any(SECRET in (r["detail"] or "") for r in ctx.store.query("SELECT detail FROM audit_log"))
+
+
+async def test_failed_live_check_saves_nothing_and_shows_the_code(make_app, ctx, moto_aws):
+    moto_aws.enforce_auth()  # moto now rejects keys it did not issue
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await add_aws(pilot, app, moto_aws, secret="wrong-secret-value-123")
+        assert app.query_one("#sm-table", VirtualTable).total == 0
+        err = app.errors[-1]
+        assert err.code == "SECRET_MANAGER_CONNECTION_FAILED" and "nothing was saved" in (err.hint or "")
+        assert "wrong-secret-value-123" not in err.message
+
+
+async def test_test_failure_opens_an_error_modal_and_cancel_keeps_the_connection(make_app, ctx, moto_aws):
+    from aptui.store import connections as store_conn
+
+    store_conn.create(ctx.store, provider_id="aws", name="staging", config=moto_aws.config(
+        secret_access_key="not-the-right-one"), scope="PROJECT", project_ids=["prj1"])
+    moto_aws.enforce_auth()
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorModal) and app.screen.code == "SECRET_MANAGER_CONNECTION_FAILED"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.query_one("#sm-table", VirtualTable).current_row.cells[0].plain == "✗ failed"
+        await pilot.press("d")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, ConfirmModal) and modal.typed_name is None  # PROJECT scope, not prod
+        assert "projects prj1" in modal.body
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.query_one("#sm-table", VirtualTable).total == 1
