@@ -72,3 +72,13 @@ def run_cli(aptui_home):
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _forget_live_provider_clients():
+    """Each test starts with no live provider client left by another test's event loop."""
+    yield
+    registry = sys.modules.get("aptui.providers.registry")
+    if registry is not None:
+        for cid in registry.live_connections():
+            registry.forget(cid)

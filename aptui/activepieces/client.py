@@ -301,8 +301,7 @@ class ActivepiecesClient:
         while True:
             started = time.perf_counter()
             try:
-                resp = await self._http.request(method, path, params=query_params(params),
-                                                json=json if json is not None else None)
+                resp = await self._http.request(method, path, params=query_params(params), json=json)
             except httpx.TransportError as exc:
                 not_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
                 log.debug("%s %s -> %s after %.0f ms (attempt %d)", method, path, type(exc).__name__,

@@ -51,8 +51,17 @@ def json_option(func: Callable) -> Callable:
 
 
 def run_async(coro):
-    """Run a coroutine from a CLI command."""
-    return asyncio.run(coro)
+    """Run a coroutine from a CLI command; live provider clients are closed before the loop ends."""
+
+    async def main():
+        try:
+            return await coro
+        finally:
+            registry = sys.modules.get("aptui.providers.registry")
+            if registry is not None:
+                await registry.release()
+
+    return asyncio.run(main())
 
 
 def read_secret(label: str, *, env: str | None = None, allow_empty: bool = False) -> str:

@@ -8,6 +8,7 @@ closes the old one when they change. ``release`` drops one or all of them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import importlib
@@ -26,7 +27,7 @@ _CLASSES: dict[str, tuple[str, str]] = {
     "onepassword": ("aptui.providers.onepassword", "OnePasswordProvider"),
 }
 
-_LIVE: dict[str, tuple[str, Provider]] = {}
+_LIVE: dict[str, tuple[str, Any, Provider]] = {}
 _LOCK = threading.Lock()
 
 
@@ -62,16 +63,21 @@ def fingerprint(provider_id: str, config: dict[str, str], options: ProviderOptio
 
 async def provider_for(connection_id: str, provider_id: str, config: dict[str, str],
                        options: ProviderOptions | None = None, **kwargs: Any) -> Provider:
-    """The live client of a connection, built on first use and rebuilt when its config changes."""
+    """The live client of a connection, built on first use and rebuilt when its config changes.
+
+    A client belongs to the event loop that built it (httpx and SDK sessions are loop-bound): on
+    another loop a new one is built, and the old one is dropped without awaiting its dead loop.
+    """
     fp = fingerprint(provider_id, config, options)
+    loop = asyncio.get_running_loop()
     with _LOCK:
         current = _LIVE.get(connection_id)
-        if current is not None and current[0] == fp:
-            return current[1]
+        if current is not None and current[0] == fp and current[1] is loop:
+            return current[2]
         client = make_provider(provider_id, config, options, connection_id=connection_id, **kwargs)
-        _LIVE[connection_id] = (fp, client)
-    if current is not None:
-        await _close(current[1])
+        _LIVE[connection_id] = (fp, loop, client)
+    if current is not None and current[1] is loop:
+        await _close(current[2])
     return client
 
 
@@ -79,14 +85,22 @@ async def release(connection_id: str | None = None) -> int:
     """Close and forget the live client of one connection (or of all); returns how many."""
     with _LOCK:
         if connection_id is None:
-            gone = [c for _, c in _LIVE.values()]
+            gone = list(_LIVE.values())
             _LIVE.clear()
         else:
             entry = _LIVE.pop(connection_id, None)
-            gone = [entry[1]] if entry else []
-    for client in gone:
-        await _close(client)
+            gone = [entry] if entry else []
+    loop = asyncio.get_running_loop()
+    for _fp, owner, client in gone:
+        if owner is loop:
+            await _close(client)
     return len(gone)
+
+
+def forget(connection_id: str) -> bool:
+    """Drop a connection's live client without awaiting (for synchronous callers such as remove)."""
+    with _LOCK:
+        return _LIVE.pop(connection_id, None) is not None
 
 
 def live_connections() -> list[str]:

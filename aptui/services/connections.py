@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +53,28 @@ def make_provider(ctx: Context, provider_id: str, config: dict[str, str], *,
     if accepts_id:
         return factory(provider_id, config, options, connection_id=connection_id)
     return factory(provider_id, config, options)
+
+
+async def client_for(ctx: Context, provider_id: str, config: dict[str, str], *,
+                     connection_id: str) -> tuple[Provider, bool]:
+    """A client for fetching, and whether the caller must close it.
+
+    Without a test/console factory this is the connection's process-wide live client
+    (``registry.provider_for``): Vault tokens, Conjur tokens and 1Password sessions are reused
+    across calls, and the client is rebuilt when the connection's config changes.
+    """
+    if getattr(ctx, "provider_factory", None) is not None:
+        return make_provider(ctx, provider_id, config, connection_id=connection_id), True
+    from aptui.providers.registry import provider_for
+
+    return await provider_for(connection_id, provider_id, config, provider_options(ctx, provider_id)), False
+
+
+async def release_clients(connection_id: str | None = None) -> None:
+    """Forget live clients (one connection's, or all) if any were built in this process."""
+    registry = sys.modules.get("aptui.providers.registry")
+    if registry is not None:
+        await registry.release(connection_id)
 
 
 async def live_check(ctx: Context, provider_id: str, config: dict[str, str], *,
@@ -283,6 +306,9 @@ def remove(ctx: Context, id_or_name: str) -> dict[str, Any]:
     conn = find(ctx, id_or_name)
     removed = cache_for(ctx.store).invalidate(conn.id, reset_stats=True)
     store_conn.delete(ctx.store, conn.id)
+    registry = sys.modules.get("aptui.providers.registry")
+    if registry is not None:
+        registry.forget(conn.id)
     ctx.audit("sm.remove", conn.id, "ok", f"name={conn.name} cache entries dropped={removed}")
     return {"ok": True, "id": conn.id, "name": conn.name, "cacheEntriesDropped": removed}
 

@@ -35,7 +35,7 @@ from aptui.references.grammar import (
 )
 from aptui.references.scan import Occurrence, ScanResult
 from aptui.references.scan import scan as scan_files
-from aptui.services.connections import make_provider, ttls
+from aptui.services.connections import client_for, ttls
 from aptui.services.context import Context
 from aptui.store import connections as store_conn
 from aptui.store.cache import cache_for
@@ -319,7 +319,8 @@ class Resolver:
         fetched: dict[str, FetchResult] = {}
         failure: AptuiError | None = None
         if missing:
-            provider = make_provider(self.ctx, conn.provider_id, config, connection_id=conn.id)
+            provider, owned = await client_for(self.ctx, conn.provider_id, config, connection_id=conn.id)
+            before = int(getattr(provider, "api_calls", 0) or 0)
             try:
                 fetched = await provider.fetch_many(missing)
             except AptuiError as err:
@@ -327,9 +328,10 @@ class Resolver:
             except Exception as exc:  # a provider bug: type name only, never its text
                 failure = AptuiError(GET_SECRET_FAILED, f"fetch failed ({type(exc).__name__})")
             finally:
-                with contextlib.suppress(Exception):
-                    await provider.aclose()
-                self.api_calls += int(getattr(provider, "api_calls", 0) or 0)
+                if owned:
+                    with contextlib.suppress(Exception):
+                        await provider.aclose()
+                self.api_calls += int(getattr(provider, "api_calls", 0) or 0) - before
         to_cache: dict[str, Secret] = {}
         for r in items:
             path = r.reference.path  # type: ignore[union-attr]

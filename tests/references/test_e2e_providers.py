@@ -143,3 +143,24 @@ async def test_onepassword_through_the_provider_interface(ctx, onepassword_fake)
     with pytest.raises(Exception) as e:
         await conn_svc.add(ctx, provider_id="onepassword", name="1p-bad", config={"serviceAccountToken": "ops_bad"})
     assert e.value.code == "SECRET_MANAGER_CONNECTION_FAILED" and "ops_bad" not in e.value.one_line()
+
+
+async def test_vault_token_is_reused_across_resolutions_and_dropped_on_update(ctx, vault_double):
+    role_id, secret_id = vault_double.add_approle("app")
+    vault_double.put("secret", "keys", {"a": "one", "b": "two"})
+    conn = await conn_svc.add(ctx, provider_id="hashicorp", name="vault", config=vault_double.config(role_id, secret_id))
+    cid = conn["id"]
+    base = vault_double.successful_logins
+    for key in ("a", "b"):  # cache off: each call reaches Vault
+        r = await svc.test_reference(ctx, ref(cid, f"secret/data/keys/{key}"), use_cache=False)
+        assert r.verdict == svc.RESOLVES
+    assert vault_double.successful_logins == base + 1  # one login, token reused
+    await conn_svc.update(ctx, cid, set_fields={"secretId": secret_id}, test_first=False)
+    r = await svc.test_reference(ctx, ref(cid, "secret/data/keys/a"), use_cache=False)
+    assert r.verdict == svc.RESOLVES
+    # Re-setting the same config keeps the live client; no extra login needed.
+    assert vault_double.successful_logins == base + 1
+    conn_svc.remove(ctx, cid)
+    from aptui.providers import registry
+
+    assert cid not in registry.live_connections()

@@ -36,7 +36,7 @@ def _check_text(text: str) -> None:
         try:
             fields = paths.split(provider_id, parsed.path)
         except AptuiError as err:
-            assert err.code == "VALIDATION" and err.message and "\n" not in err.message
+            assert err.code == "VALIDATION" and err.message and "\n" not in str(err)
         else:
             assert isinstance(fields, dict) and fields
             paths.path_warnings(provider_id, parsed.path)
@@ -115,7 +115,7 @@ def test_offline_verdicts_never_crash(tmp_path_factory):
         r = resolver.prepare(value)
         assert r.verdict in (svc.VALID, svc.ERROR, svc.PASSTHROUGH, svc.NOT_RESOLVED_VERDICT)
         if r.verdict == svc.ERROR:
-            assert r.error.code and r.error.message and "\n" not in r.error.message
+            assert r.error.code and r.error.message and "\n" not in str(r.error)
         import json
 
         json.dumps(r.to_dict(), default=str)

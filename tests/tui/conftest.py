@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import UTC, datetime
 
@@ -11,16 +12,27 @@ FIXED_NOW = datetime(2026, 11, 26, 18, 0, 0, tzinfo=UTC)
 
 
 async def settle(pilot) -> None:
-    """Let every started job finish (or be cancelled) and the screen repaint."""
+    """Let every started job finish (or be cancelled), its callbacks run and the screen repaint.
+
+    Polls with short fixed pauses instead of Pilot's CPU-idle detection, which waits up to a
+    second whenever a test double's thread in this process is busy.
+    """
+    import asyncio
+
     from textual.worker import WorkerCancelled, WorkerFailed
 
-    for _ in range(3):
-        await pilot.pause()
-        try:
-            await pilot.app.workers.wait_for_complete()
-        except (WorkerCancelled, WorkerFailed):
+    app = pilot.app
+    quiet = 0
+    for _ in range(400):
+        await pilot.pause(0.01)
+        if any(not w.is_finished for w in app.workers):
+            quiet = 0
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await asyncio.wait_for(app.workers.wait_for_complete(), 60)
             continue
-    await pilot.pause()
+        quiet += 1
+        if quiet >= 2:
+            return
 
 
 @pytest.fixture

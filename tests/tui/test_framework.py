@@ -83,7 +83,13 @@ async def test_palette_lists_noun_verb_commands_current_pane_first(make_app):
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"secret manager: add")
-        await pilot.pause(0.3)
+        from textual.command import CommandList
+
+        for _ in range(50):  # the palette searches asynchronously
+            await pilot.pause(0.1)
+            results = app.screen.query_one(CommandList)
+            if results.option_count and results.highlighted is not None:
+                break
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ChoiceModal)  # which provider?
@@ -272,15 +278,20 @@ async def test_revealed_value_remasks_by_itself_and_never_lands_in_a_screenshot(
         await pilot.press("v")
         await pilot.pause()
         assert widget.revealed and "s3cr3t-value-42" in str(widget.render())
-        await pilot.pause(0.5)
+        for _ in range(50):  # the 0.3 s timer; generous for a loaded machine
+            if not widget.revealed:
+                break
+            await pilot.pause(0.1)
         assert not widget.revealed and "s3cr3t-value-42" not in str(widget.render())
         widget.reveal_seconds = 30
         await pilot.press("v")
         await pilot.pause()
         assert widget.revealed
         await pilot.press("f12")
-        await pilot.pause()
-        await pilot.pause()
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if list(tmp_path.glob("*.svg")):
+                break
         shots = list(tmp_path.glob("*.svg"))
         assert len(shots) == 1
         svg = shots[0].read_text()

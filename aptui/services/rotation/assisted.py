@@ -348,6 +348,7 @@ async def rotate(ctx: Context, item_id: str, *, confirm: Confirm | None = None, 
             if confirm is not None and not confirm(step, describe(ctx, rot, step)):
                 ctx.audit(f"rotation.{step}", rot.item.id, "declined", f"run={rot.run.id}")
                 raise RotationStopped(rot.item.id, step, "declined by the operator", state_text(rot),
+                                      cause=AptuiError("CANCELLED", "declined by the operator"),
                                       hint=f"rerun `aptui rotation rotate {rot.item.id}` to continue, or add --abort")
             result = await advance(ctx, rot, test_delay=test_delay)
             if on_step is not None:
@@ -612,8 +613,7 @@ async def _vault_create(ctx: Context, rot: Rotation, _delay) -> StepResult:
     try:
         login = await client.login()
         _mark(ctx, rot, "create", STARTED, "secret-id generation sent")
-        secret_id, accessor = await client.generate_secret_id(
-            login.token, role, metadata={"issued_by": "aptui", "rotation_run": rot.run.id})
+        secret_id, accessor = await client.generate_secret_id(login.token, role)
     finally:
         await _close(client)
     new_config = dict(config, secretId=secret_id.reveal())

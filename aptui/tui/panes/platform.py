@@ -431,7 +431,7 @@ class PlatformPane(Pane):
     @mutating
     def action_retry(self, strategy: str = "FROM_FAILED_STEP") -> None:
         table = self.query_one("#plat-runs-table", VirtualTable)
-        ids = [table._rows[i].key for i in table._view]  # the runs the filter shows
+        ids = [str(k) for k in table.shown_keys()]  # the runs the filter shows
         if not ids:
             self.notify("no failed run listed", severity="warning", markup=False)
             return

@@ -181,6 +181,10 @@ class VirtualTable(ScrollView, can_focus=True):
         row = self.current_row
         return row.key if row else None
 
+    def shown_keys(self) -> list[Hashable]:
+        """The keys of every row the filter lets through, in order."""
+        return [self._rows[i].key for i in self._view]
+
     def visible_rows(self) -> list[Row]:
         """The rows currently drawn (for tests and screenshots)."""
         top = int(self.scroll_offset.y)

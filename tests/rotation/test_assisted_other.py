@@ -1,0 +1,97 @@
+"""Prompted rotations (Conjur, 1Password through the fake provider; a profile's API key against the
+Activepieces double) and MCP token rotation through the platform API (token returned once)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aptui.errors import AptuiError
+from aptui.masking import Secret
+from aptui.services import rotation
+from aptui.store import connections as store_conn
+from aptui.store import profiles as store_profiles
+from aptui.store import rotation as store_rot
+from tests.doubles.activepieces import DEFAULT_PROJECT
+
+CONJUR = {"organizationAccountName": "acme", "loginId": "host/ci", "url": "https://conjur.local",
+          "apiKey": "old-conjur-key-0001"}
+NEW_KEY = "new-conjur-key-0002-canary"
+
+
+async def test_conjur_prompted_rotation_tests_before_storing(ctx, fake_provider):
+    conn = store_conn.create(ctx.store, provider_id="cyberark-conjur", name="conjur", config=CONJUR)
+    fake_provider.required_config = {"apiKey": NEW_KEY}
+    rot = await rotation.rotate(ctx, "sm:conjur", new_secret=Secret(NEW_KEY))
+    assert rot.done and [r.step for r in rot.results] == ["test", "store", "publish"]
+    assert store_conn.auth(ctx.store, conn)["apiKey"] == NEW_KEY
+    assert fake_provider.checks[-1][1]["apiKey"] == NEW_KEY and fake_provider.checks[-1][0] == conn.id
+    audit = " ".join(str(r) for r in ctx.store.query("SELECT * FROM audit_log"))
+    assert NEW_KEY not in audit
+
+
+async def test_a_refused_new_credential_is_not_stored(ctx, fake_provider):
+    conn = store_conn.create(ctx.store, provider_id="onepassword", name="op",
+                             config={"serviceAccountToken": "ops_old_token_value"})
+    fake_provider.required_config = {"serviceAccountToken": "ops_the_right_one"}
+    with pytest.raises(rotation.RotationStopped) as exc:
+        await rotation.rotate(ctx, "sm:op", new_secret=Secret("ops_a_wrong_token_canary"))
+    err = exc.value
+    assert err.step == "test" and "nothing was changed: the old credential is still stored and active" in err.message
+    assert "ops_a_wrong_token_canary" not in err.one_line()
+    assert store_conn.auth(ctx.store, conn)["serviceAccountToken"] == "ops_old_token_value"
+    # a new value can replace the wrong one while the run has not passed its first step
+    rot = await rotation.rotate(ctx, "sm:op", new_secret=Secret("ops_the_right_one"))
+    assert rot.done and store_conn.auth(ctx.store, conn)["serviceAccountToken"] == "ops_the_right_one"
+
+
+async def test_prompted_kinds_need_the_new_value(ctx):
+    store_conn.create(ctx.store, provider_id="onepassword", name="op", config={"serviceAccountToken": "ops_x1"})
+    with pytest.raises(AptuiError) as exc:
+        rotation.start(ctx, "sm:op")
+    assert exc.value.code == "ROTATION_NEEDS_SECRET"
+    with pytest.raises(AptuiError) as exc:
+        rotation.start(ctx, "sm:op", new_secret=Secret("ops_x1"))
+    assert exc.value.code == "ROTATION_SAME_SECRET"
+    with pytest.raises(AptuiError) as exc:
+        rotation.start(ctx, "sm:op", new_secret=Secret("   "))
+    assert exc.value.code == "VALIDATION"
+
+
+async def test_profile_api_key_rotation(ctx, activepieces, ap_profile):
+    new_key = "sk-" + "N" * 40
+    activepieces.api_keys.add(new_key)
+    rot = await rotation.rotate(ctx, "profile:ap-test", new_secret=Secret(new_key))
+    assert rot.done and [r.step for r in rot.results] == ["test", "store"]
+    assert store_profiles.api_key(ctx.store, ap_profile).reveal() == new_key
+    assert store_rot.records(ctx.store, ap_profile.id)[0].event == "rotated"
+
+
+async def test_profile_key_refused_by_the_platform_is_not_stored(ctx, activepieces, ap_profile):
+    with pytest.raises(rotation.RotationStopped) as exc:
+        await rotation.rotate(ctx, "profile:ap-test", new_secret=Secret("sk-" + "W" * 40))
+    assert exc.value.step == "test" and "nothing was changed" in exc.value.message
+    assert exc.value.params["cause"] in ("INVALID_API_KEY", "INVALID_BEARER_TOKEN", "AUTHENTICATION")
+    assert store_profiles.api_key(ctx.store, ap_profile).reveal() == activepieces.api_key
+
+
+async def test_mcp_rotation_returns_the_token_once(ctx, activepieces, ap_profile):
+    item = f"mcp:ap-test/{DEFAULT_PROJECT}"
+    steps = []
+    rot = await rotation.rotate(ctx, item, on_step=steps.append)
+    assert rot.done and len(steps) == 1
+    token = steps[0].secret
+    assert isinstance(token, Secret) and token.reveal() == activepieces.mcp_servers[DEFAULT_PROJECT]["token"]
+    assert token.reveal() not in str(rot.to_dict())
+    found = rotation.find_item(ctx, item)
+    assert found.source == "recorded" and found.confidence == "medium"
+    dump = " ".join(str(r) for r in ctx.store.query("SELECT * FROM rotation_runs"))
+    dump += " ".join(str(r) for r in ctx.store.query("SELECT * FROM audit_log"))
+    assert token.reveal() not in dump
+
+
+async def test_mcp_rotation_failure_names_the_step(ctx, activepieces, ap_profile):
+    activepieces.fault(rf"/v1/mcp/{DEFAULT_PROJECT}/rotate", status=403, times=1)
+    with pytest.raises(rotation.RotationStopped) as exc:
+        await rotation.rotate(ctx, f"mcp:ap-test/{DEFAULT_PROJECT}")
+    assert exc.value.step == "rotate" and "the token was not rotated" in exc.value.message
+    assert rotation.pending(ctx, f"mcp:ap-test/{DEFAULT_PROJECT}").next_step == "rotate"

@@ -1,0 +1,90 @@
+"""Assisted Vault AppRole rotation against the Vault double: new secret ID, test, store, destroy the old
+one by accessor (if permitted); failures at each step with the double's fault knobs; resume; abort."""
+
+from __future__ import annotations
+
+import pytest
+
+from aptui.errors import Exit
+from aptui.services import rotation
+from aptui.store import rotation as store_rot
+from tests.rotation.conftest import stored_config
+
+
+async def test_full_rotation_destroys_the_old_secret_id(ctx, vault_conn, vault_double):
+    _conn, role_id, old_secret = vault_conn("vault-pay", manage_secret_ids=True)
+    old_accessor = vault_double.role("app").secret_ids[old_secret].accessor
+    rot = await rotation.rotate(ctx, "sm:vault-pay", test_delay=0)
+    assert rot.done and [r.step for r in rot.results] == ["inspect", "create", "test", "store", "publish", "retire"]
+    new = stored_config(ctx, "vault-pay")
+    assert new["secretId"] != old_secret and new["roleId"] == role_id
+    ids = vault_double.role("app").secret_ids
+    assert set(ids) == {new["secretId"]}  # the old one is gone
+    assert rot.results[0].detail.startswith("role app; old accessor " + old_accessor)
+    assert vault_double.count("/v1/auth/approle/role/app/secret-id-accessor/destroy") == 1
+    audit = " ".join(str(r) for r in ctx.store.query("SELECT * FROM audit_log"))
+    assert old_secret not in audit and new["secretId"] not in audit
+
+
+async def test_lookup_denied_rotates_but_cannot_destroy(ctx, vault_conn, vault_double):
+    conn, _, old_secret = vault_conn("vault-pay", manage_secret_ids=False)
+    with pytest.raises(rotation.RotationStopped) as exc:
+        await rotation.rotate(ctx, "sm:vault-pay", test_delay=0)
+    err = exc.value  # generating a secret ID needs the policy too
+    assert err.step == "create" and "VAULT_REQUEST_FAILED" in err.message and "403" in err.message
+    assert "nothing was changed" in err.message and stored_config(ctx, "vault-pay")["secretId"] == old_secret
+    inspect = store_rot.runs(ctx.store, conn.id)[0].data["steps"]["inspect"]["detail"]
+    assert "secret-id lookup denied" in inspect
+
+
+async def test_destroy_not_permitted_is_skipped_with_a_note(ctx, vault_conn, vault_double, monkeypatch):
+    _conn, _, old_secret = vault_conn("vault-pay", manage_secret_ids=True)
+    from aptui.providers.vault_approle import VaultAppRole, VaultCallError
+
+    async def denied(self, token, role, accessor):
+        raise VaultCallError("auth/approle/role/app/secret-id-accessor/destroy", 403, "permission denied")
+
+    monkeypatch.setattr(VaultAppRole, "destroy_accessor", denied)
+    rot = await rotation.rotate(ctx, "sm:vault-pay", test_delay=0)
+    assert rot.done and rot.status("retire") == "skipped"
+    assert "not permitted to destroy the old secret ID" in rot.results[-1].detail
+    assert old_secret in vault_double.role("app").secret_ids  # still valid, as the note says
+
+
+async def test_create_failure_then_resume(ctx, vault_conn, vault_double):
+    _conn, _, old_secret = vault_conn("vault-pay", manage_secret_ids=True)
+    vault_double.fail_next(10, 403, path="/v1/auth/approle/role/app/secret-id")
+    with pytest.raises(rotation.RotationStopped) as exc:
+        await rotation.rotate(ctx, "sm:vault-pay", confirm=lambda s, t: True, test_delay=0)
+    err = exc.value
+    assert err.step in ("inspect", "create")
+    assert stored_config(ctx, "vault-pay")["secretId"] == old_secret
+    vault_double._faults.clear()
+    rot = await rotation.rotate(ctx, "sm:vault-pay", test_delay=0)
+    assert rot.done and stored_config(ctx, "vault-pay")["secretId"] != old_secret
+
+
+async def test_test_failure_keeps_the_old_secret_id_and_abort_destroys_the_new(ctx, vault_conn, vault_double):
+    _conn, _, old_secret = vault_conn("vault-pay", manage_secret_ids=True)
+    with pytest.raises(rotation.RotationStopped):
+        await rotation.rotate(ctx, "sm:vault-pay", confirm=lambda s, t: s != "test", test_delay=0)
+    vault_double.fail_next(1, 400, path="/v1/auth/approle/login", body={"errors": ["invalid role or secret ID"]})
+    with pytest.raises(rotation.RotationStopped) as exc:
+        await rotation.rotate(ctx, "sm:vault-pay", test_delay=0)
+    err = exc.value
+    assert err.step == "test" and "SECRET_MANAGER_CONNECTION_FAILED" in err.message
+    assert "new secret ID" in err.message and "the old secret ID is still stored and active" in err.message
+    assert stored_config(ctx, "vault-pay")["secretId"] == old_secret
+    assert len(vault_double.role("app").secret_ids) == 2
+    result = await rotation.abort(ctx, "sm:vault-pay")
+    assert result["ok"] and result["undone"][0].startswith("new secret ID destroyed")
+    assert set(vault_double.role("app").secret_ids) == {old_secret}
+
+
+async def test_unreachable_vault_stops_with_exit_4(ctx, vault_conn, vault_double):
+    vault_conn("vault-pay", manage_secret_ids=True)
+    vault_double.stop()
+    with pytest.raises(rotation.RotationStopped) as exc:
+        await rotation.rotate(ctx, "sm:vault-pay", test_delay=0)
+    assert exc.value.step == "inspect" and exc.value.exit_code == Exit.UNREACHABLE
+    assert "connection refused" in exc.value.message

@@ -1,0 +1,119 @@
+"""`aptui rotation` as a real subprocess: list (JSON, exit codes 0/1/2/4), show, mark, rotate (per-step
+confirmation, --yes, resume, --abort, prompted secrets from env/stdin, the MCP token shown once)."""
+
+from __future__ import annotations
+
+from aptui.store import connections as store_conn
+from tests.doubles._http import closed_port_url
+from tests.doubles.activepieces import DEFAULT_PROJECT
+from tests.rotation.conftest import iam_keys, stored_config
+
+
+def test_list_json_and_exit_codes(ctx, run_cli, aws_conn):
+    aws_conn("prod-aws")
+    ctx.close()
+    ok = run_cli("rotation", "list", "--json")
+    assert ok.code == 0, ok.err
+    item = ok.json["items"][0]
+    assert item["id"] == "sm:prod-aws" and item["source"] == "observed:iam.ListAccessKeys"
+    assert item["state"] == "ok" and ok.json["counts"]["ok"] == 1
+    text = run_cli("rotation", "list")
+    assert text.code == 0 and "sm:prod-aws" in text.out and "observed:iam.ListAccessKeys" in text.out
+    (ctx.paths.config_file).write_text('[rotation.items]\n"sm:prod-aws" = "0.00001d"\n')
+    overdue = run_cli("rotation", "list", "--json")
+    assert overdue.code == 1 and overdue.json["items"][0]["state"] == "overdue"
+    assert run_cli("rotation", "list", "--due-within", "14d").code == 1
+
+
+def test_list_bad_input_exits_2(run_cli):
+    assert run_cli("rotation", "list", "--due-within", "soon").code == 2
+    assert run_cli("rotation", "list", "--kind", "nope").code == 2
+    bad = run_cli("rotation", "list", "--json", "--due-within", "-3d")
+    assert bad.code == 2 and bad.json["ok"] is False
+
+
+def test_list_exits_4_when_every_lookup_is_unreachable(ctx, run_cli):
+    store_conn.create(ctx.store, provider_id="hashicorp", name="dead", tested_ok=True,
+                      config={"url": closed_port_url(), "roleId": "r", "secretId": "s"})
+    ctx.close()
+    res = run_cli("rotation", "list", env={"APTUI_TIMEOUT": "2", "APTUI_RETRIES": "0"})
+    assert res.code == 4 and "unreachable" in res.out
+    assert run_cli("rotation", "list", "--offline").code == 0
+
+
+def test_mark_and_show(ctx, run_cli):
+    store_conn.create(ctx.store, provider_id="onepassword", name="op", config={"serviceAccountToken": "ops_1"})
+    ctx.close()
+    res = run_cli("rotation", "mark", "sm:op", "--date", "2026-01-02", "--note", "rotated in 1Password", "--json")
+    assert res.code == 0 and res.json["item"]["confidence"] in ("medium", "low")
+    assert run_cli("rotation", "mark", "sm:op", "--date", "yesterday").code == 2
+    assert run_cli("rotation", "mark", "sm:nope").code == 2
+    show = run_cli("rotation", "show", "sm:op", "--offline")
+    assert show.code == 0 and "sm:op" in show.out and "rotate with:  prompt" in show.out
+
+
+def test_rotate_needs_yes_without_a_terminal(ctx, run_cli, aws_conn, moto_aws):
+    conn = aws_conn("prod-aws")
+    ctx.close()
+    res = run_cli("rotation", "rotate", "sm:prod-aws")
+    assert res.code == 2 and "--yes" in res.err
+    assert len(iam_keys(moto_aws, conn.user)) == 1
+
+
+def test_rotate_with_yes_prints_every_step(ctx, run_cli, aws_conn, moto_aws):
+    conn = aws_conn("prod-aws")
+    ctx.close()
+    res = run_cli("rotation", "rotate", "sm:prod-aws", "--yes")
+    assert res.code == 0, res.err
+    for step in ("inspect", "create", "test", "store", "publish", "retire"):
+        assert f"→ {step}:" in res.out
+    assert "rotation complete" in res.out
+    new = stored_config(ctx, "prod-aws")
+    assert iam_keys(moto_aws, conn.user) == {conn.key_id: "Inactive", new["accessKeyId"]: "Active"}
+    assert new["secretAccessKey"] not in res.out + res.err and new["accessKeyId"] not in res.out
+
+
+def test_rotate_stop_resume_and_abort(ctx, run_cli, aws_conn, moto_aws):
+    conn = aws_conn("prod-aws")
+    moto_aws.client("iam").create_access_key(UserName=conn.user)
+    ctx.close()
+    res = run_cli("rotation", "rotate", "sm:prod-aws", "--yes", "--json")
+    assert res.code == 1 and res.json["error"]["code"] == "ROTATION_STOPPED"
+    assert res.json["error"]["params"]["step"] == "inspect"
+    aborted = run_cli("rotation", "rotate", "sm:prod-aws", "--abort", "--json")
+    assert aborted.code == 0 and aborted.json["item"] == "sm:prod-aws"
+    assert run_cli("rotation", "rotate", "sm:prod-aws", "--abort").code == 2
+
+
+def test_prompted_rotation_reads_the_new_value_from_env_or_stdin(ctx, run_cli, activepieces, ap_profile):
+    new_key = "sk-" + "E" * 40
+    activepieces.api_keys.add(new_key)
+    ctx.close()
+    res = run_cli("rotation", "rotate", "profile:ap-test", "--yes", "--secret-env", "NEW_KEY",
+                  env={"NEW_KEY": new_key})
+    assert res.code == 0, res.err
+    assert new_key not in res.out + res.err and "rotation complete" in res.out
+    other = "sk-" + "F" * 40
+    activepieces.api_keys.add(other)
+    res = run_cli("rotation", "rotate", "profile:ap-test", "--yes", input=other + "\n")
+    assert res.code == 0, res.err
+    assert run_cli("rotation", "rotate", "profile:ap-test", "--yes", "--secret-env", "MISSING").code == 2
+
+
+def test_mcp_rotation_shows_the_token_once(ctx, run_cli, activepieces, ap_profile):
+    ctx.close()
+    res = run_cli("rotation", "rotate", f"mcp:ap-test/{DEFAULT_PROJECT}", "--yes")
+    assert res.code == 0, res.err
+    token = activepieces.mcp_servers[DEFAULT_PROJECT]["token"]
+    assert f"new token (shown once, not stored): {token}" in res.out
+    listed = run_cli("rotation", "list", "--json")
+    assert token not in listed.out
+    assert run_cli("rotation", "rotate", "sm:nope", "--yes").code == 2
+
+
+def test_read_only_refuses(ctx, run_cli, aws_conn):
+    aws_conn("prod-aws")
+    ctx.close()
+    res = run_cli("--read-only", "rotation", "rotate", "sm:prod-aws", "--yes")
+    assert res.code == 2 and "read-only" in res.err
+    assert run_cli("--read-only", "rotation", "mark", "sm:prod-aws").code == 2
