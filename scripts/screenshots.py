@@ -28,6 +28,8 @@ SHOTS = [  # file name, pane, extra keys after the pane is in its typical state,
     ("4-platform-connections", "platform", (), (80, 24)),
     ("4-platform-mcp", "platform", ("m",), (80, 24)),
     ("4-platform-failed-runs", "platform", ("f",), (80, 24)),
+    ("5-rotation", "rotation", (), (80, 24)),
+    ("6-incident", "incident", (), (80, 24)),
     ("7-audit", "audit", (), (80, 24)),
     ("help", "sm", ("question_mark",), (80, 24)),
     ("command-palette", "sm", ("colon", *"cache"), (80, 24)),
@@ -103,8 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         ctx = Context()
         scenes.seed(ctx, aws_config=aws.config(), ap_url=ap.url, ap_key=ap.api_key, project=DEFAULT_PROJECT,
                     moto_secrets=aws.create_secret)
+        from aptui.tui.panes import PANES
+
+        registered = {p.PANE_ID for p in PANES}
         for name, pane, keys, size in SHOTS:
-            outputs[name] = asyncio.run(shoot(ctx, pane, keys, size))
+            if pane in registered:  # panes 5 and 6 arrive with the rotation work
+                outputs[name] = asyncio.run(shoot(ctx, pane, keys, size))
         ctx.close()
         canaries = [scenes.SLACK_TOKEN, "sk_test_demo_0000", "demo-pw", "demo-vault-value", "demo-secret-id",
                     "demo-conjur-key", aws.config()["secretAccessKey"], ap.api_key]

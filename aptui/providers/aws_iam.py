@@ -44,6 +44,20 @@ _OPS = {"get_caller_identity": "sts:GetCallerIdentity", "list_access_keys": "iam
         "list_secret_version_ids": "secretsmanager:ListSecretVersionIds"}
 
 
+_SESSION: Any = None
+_SESSION_LOCK = threading.Lock()
+
+
+def _botocore_session() -> Any:
+    """The process's botocore session (credentials are always passed per client, never taken from it)."""
+    global _SESSION
+    if _SESSION is None:
+        import botocore.session
+
+        _SESSION = botocore.session.get_session()
+    return _SESSION
+
+
 class AwsCallError(AptuiError):
     """A refused AWS call; ``aws_code`` is AWS's error code (``AccessDenied``, ``LimitExceeded``...)."""
 
@@ -98,16 +112,16 @@ class AwsIam:
         with self._lock:
             client = self._clients.get(service)
             if client is None:
-                import boto3
                 from botocore.config import Config
 
                 t = float(self.options.timeout)
-                session = boto3.session.Session(aws_access_key_id=self._access_key,
-                                                aws_secret_access_key=self._secret_key,
-                                                region_name="us-east-1" if service == "iam" else self._region)
                 cfg = Config(connect_timeout=t, read_timeout=t, retries={"total_max_attempts": 1},
                              user_agent_extra="aptui-rotation")
-                client = session.client(service, config=cfg, endpoint_url=self._endpoint)
+                with _SESSION_LOCK:  # one botocore session: service models are parsed once per process
+                    client = _botocore_session().create_client(
+                        service, region_name="us-east-1" if service == "iam" else self._region,
+                        aws_access_key_id=self._access_key, aws_secret_access_key=self._secret_key,
+                        endpoint_url=self._endpoint, config=cfg)
                 self._clients[service] = client
             return client
 

@@ -41,7 +41,8 @@ from aptui.store import connections as store_conn
 from aptui.store import incidents as store_inc
 
 STEPS = ("scope", "contain", "flush", "recover", "verify")
-STEP_TITLES = {"scope": "Scope — what the credential reaches", "contain": "Contain — rotate the credential",
+STEP_TITLES = {"scope": "Scope — what the credential reaches",
+               "contain": "Contain — rotate the credential (or record its rotation)",
                "flush": "Flush — clear aptui's and the platform's caches",
                "recover": "Recover — retry the flow runs that failed", "verify": "Verify — re-test everything"}
 PENDING, RUNNING, DONE, SKIPPED, FAILED, WAITING = "pending", "running", "done", "skipped", "failed", "waiting"
@@ -52,7 +53,7 @@ MAX_PROJECTS = 200
 MAX_REFERENCES = 500
 NEEDS_INPUT = "INCIDENT_NEEDS_INPUT"
 
-Confirm = Callable[[str, str], bool]
+Confirm = Callable[[str, str], Any]  # returns bool, or an awaitable bool (the console's modals)
 OnEvent = Callable[[str, str, str, str], None]  # (step, action, outcome, detail)
 
 
@@ -559,7 +560,9 @@ class _Runner:
         if todo and not res.get("approved"):
             text = (f"retry {len(todo)} failed run(s) ({self.options.get('strategy')}), at most "
                     f"{self.options.get('rate')} per second; each retry reruns the flow once")
-            if self.d.confirm is None or not self.d.confirm("recover", text):
+            from aptui.services.rotation.assisted import ask
+
+            if self.d.confirm is None or not await ask(self.d.confirm, "recover", text):
                 raise AptuiError("CANCELLED" if self.d.confirm else NEEDS_INPUT,
                                  "the retries were not confirmed; nothing was retried", exit_code=Exit.USAGE,
                                  hint=f"aptui incident resume {self.inc.id} (add --yes to confirm, or "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.incident import scenario
+from tests.rotation.conftest import aws_conn  # noqa: F401  (shared fixture)
 
 
 @pytest.fixture

@@ -354,10 +354,14 @@ def test_read_only_refuses_before_any_request(cli, activepieces):
     ("platform", "runs", "retry", "--since", "1h", "--after", "2026-01-01T00:00:00Z", "--dry-run"),
     ("platform", "runs", "list", "--before", "yesterday"),
 ])
-def test_usage_errors_before_any_request(cli, activepieces, args):
-    r = cli(*args)
-    assert r.code == 2, (r.out, r.err)
-    assert r.err.startswith("aptui: ") and len(r.err.strip().splitlines()) == 1
+def test_usage_errors_before_any_request(ap_profile, activepieces, args, capsys):
+    from aptui.cli import main
+
+    with pytest.raises(SystemExit) as exc:  # in-process: the same entry point, without a subprocess
+        main(list(args))
+    err = capsys.readouterr().err
+    assert exc.value.code == 2, err
+    assert err.startswith("aptui: ") and len(err.strip().splitlines()) == 1
     assert activepieces.requests == []
 
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -332,8 +333,16 @@ async def advance(ctx: Context, rot: Rotation, *, test_delay: float | None = Non
     return result
 
 
-Confirm = Callable[[str, str], bool]
+Confirm = Callable[[str, str], "bool | Awaitable[bool]"]
 OnStep = Callable[[StepResult], None]
+
+
+async def ask(confirm: Confirm, step: str, text: str) -> bool:
+    """Call a confirmation callback; the console's is async (it waits for a modal's answer)."""
+    answer = confirm(step, text)
+    if inspect.isawaitable(answer):
+        answer = await answer
+    return bool(answer)
 
 
 async def rotate(ctx: Context, item_id: str, *, confirm: Confirm | None = None, new_secret: Secret | None = None,
@@ -345,7 +354,7 @@ async def rotate(ctx: Context, item_id: str, *, confirm: Confirm | None = None, 
     try:
         while rot.next_step is not None:
             step = rot.next_step
-            if confirm is not None and not confirm(step, describe(ctx, rot, step)):
+            if confirm is not None and not await ask(confirm, step, describe(ctx, rot, step)):
                 ctx.audit(f"rotation.{step}", rot.item.id, "declined", f"run={rot.run.id}")
                 raise RotationStopped(rot.item.id, step, "declined by the operator", state_text(rot),
                                       cause=AptuiError("CANCELLED", "declined by the operator"),

@@ -10,10 +10,13 @@ from __future__ import annotations
 from aptui.tui.panes.audit import AuditPane
 from aptui.tui.panes.base import Pane, mutating
 from aptui.tui.panes.cache import CachePane
+from aptui.tui.panes.incident import IncidentPane
 from aptui.tui.panes.platform import PlatformPane
 from aptui.tui.panes.references import ReferencesPane
+from aptui.tui.panes.rotation import RotationPane
 from aptui.tui.panes.secret_managers import SecretManagersPane
 
-PANES: list[type[Pane]] = [SecretManagersPane, ReferencesPane, CachePane, PlatformPane, AuditPane]
+PANES: list[type[Pane]] = [SecretManagersPane, ReferencesPane, CachePane, PlatformPane, RotationPane, IncidentPane,
+                           AuditPane]
 
 __all__ = ["PANES", "Pane", "mutating"]
