@@ -20,7 +20,7 @@ from aptui.cli.output import emit, line, print_json, table
 from aptui.clock import human_age, parse_iso, utc_now
 from aptui.errors import Exit, usage
 
-STATE_MARK = {"overdue": "✗ overdue", "due soon": "! due soon", "ok": "● ok", "unknown": "? unknown"}
+STATE_MARK = {"overdue": "✗ overdue", "due soon": "▲ soon", "ok": "● ok", "unknown": "○ unknown"}
 
 
 def _when(value: datetime | None, *, due: bool = False) -> str:
@@ -90,9 +90,10 @@ def list_cmd(due_within: str | None, states: tuple[str, ...], kinds: tuple[str, 
             line("no credential matches" if report.hidden else
                  "no credential known yet (add a connection with `aptui sm add` or a profile)")
         else:
-            table(["state", "item", "last rotated", "due", "source", "conf."],
-                  [(STATE_MARK[i.state], i.id, _when(i.last_rotated), _when(i.due, due=True), i.source or "—",
-                    i.confidence) for i in report.items])
+            table(["state", "item", "due", "in", "rotated", "source", "conf."],
+                  [(STATE_MARK[i.state], i.id, i.due.date().isoformat() if i.due else "—",
+                    rotation.relative(i.due, due=True), rotation.relative(i.last_rotated),
+                    rotation.short_source(i.source), i.confidence) for i in report.items])
             for i in report.items:
                 important = [n for n in i.notes if "failed" in n or "WARNING" in n or "in progress" in n
                              or "Inactive" in n or "cannot" in n or "not replaced" in n or "expiry" in n]
@@ -101,9 +102,10 @@ def list_cmd(due_within: str | None, states: tuple[str, ...], kinds: tuple[str, 
                 for note in important:
                     line(f"  {i.id}: {note}")
         counts = report.counts()
-        summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "nothing"
+        summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
         hidden = f" ({report.hidden} not shown)" if report.hidden else ""
-        line(f"{summary}{hidden}")
+        if summary or hidden:
+            line(f"{summary or 'nothing shown'}{hidden}")
         if report.all_unreachable:
             line("every provider lookup was unreachable: dates are recorded ones (exit 4)")
 

@@ -32,7 +32,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aptui.clock import iso, parse_iso, utc_now, utc_now_iso
+from aptui import clock
+from aptui.clock import iso, parse_iso
 from aptui.errors import AptuiError, Exit, usage
 from aptui.masking import Secret, redact
 from aptui.services.context import Context
@@ -111,7 +112,7 @@ def start(ctx: Context, credential: str, *, title: str | None = None, since: str
     """Open an incident for a credential (any rotation item id, or a connection name/id)."""
     ctx.require_writable("incident start")
     item = rot_items.find_item(ctx, credential)
-    now = utc_now()
+    now = clock.utc_now()
     when = _since(since, now)
     if when > now:
         raise usage("--since is in the future")
@@ -239,9 +240,9 @@ class _Runner:
         entry = self.steps.setdefault(step, {"status": PENDING})
         entry["status"] = status
         if status == RUNNING:
-            entry.setdefault("started", utc_now_iso())
+            entry.setdefault("started", clock.utc_now_iso())
         if status in (DONE, SKIPPED, FAILED, WAITING):
-            entry["finished"] = utc_now_iso()
+            entry["finished"] = clock.utc_now_iso()
         if summary_text is not None:
             entry["summary"] = summary_text
         if reason is not None:
@@ -734,7 +735,7 @@ def export(ctx: Context, incident_id: str, fmt: str = "md") -> str:
     if fmt not in ("md", "json"):
         raise usage(f"unknown format {fmt!r}", hint="md or json")
     doc = view(ctx, incident_id)
-    doc["exported"] = utc_now_iso()
+    doc["exported"] = clock.utc_now_iso()
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n" if fmt == "json" else _markdown(doc)
     inc = get(ctx, incident_id)
     text = redact(text, _known_secrets(ctx, inc))

@@ -52,16 +52,17 @@ def add_record(store: Store, item_id: str, kind: str, event: str, at: str, *, so
 
 
 def records(store: Store, item_id: str | None = None) -> list[Record]:
-    """Newest first (by ``at``), for one item or all."""
+    """Newest first in the order they were written (rowid), for one item or all: the latest word
+    wins, so an operator's mark with an older date still replaces the date a connection was added."""
     if item_id is None:
-        rows = store.query(f"SELECT * FROM {RECORDS} ORDER BY at DESC")
+        rows = store.query(f"SELECT * FROM {RECORDS} ORDER BY rowid DESC")
     else:
-        rows = store.query(f"SELECT * FROM {RECORDS} WHERE item_id = ? ORDER BY at DESC", (item_id,))
+        rows = store.query(f"SELECT * FROM {RECORDS} WHERE item_id = ? ORDER BY rowid DESC", (item_id,))
     return [Record(r["item_id"], r["kind"], r["event"], r["at"], r["source"], r["note"], r["id"]) for r in rows]
 
 
 def latest_by_item(store: Store) -> dict[str, Record]:
-    """The newest ``set``/``rotated`` record of every item (one query)."""
+    """The last written ``set``/``rotated`` record of every item (one query)."""
     out: dict[str, Record] = {}
     for rec in records(store):
         if rec.event in (SET, ROTATED) and rec.item_id not in out:

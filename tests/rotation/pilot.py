@@ -33,8 +33,6 @@ async def wait_for(pilot, predicate, timeout: float = 20.0) -> None:
 def freeze(monkeypatch) -> datetime:
     """A fixed clock for stable snapshots (store stamps, ages, due dates, the audit actor)."""
     import aptui.clock
-    import aptui.services.incident
-    import aptui.services.rotation.items
     import aptui.store.audit
     import aptui.store.incidents
     import aptui.tui.format
@@ -42,9 +40,6 @@ def freeze(monkeypatch) -> datetime:
     iso = aptui.clock.iso(FIXED_NOW)
     monkeypatch.setattr(aptui.clock, "utc_now", lambda: FIXED_NOW)
     monkeypatch.setattr(aptui.tui.format, "utc_now", lambda: FIXED_NOW)
-    monkeypatch.setattr(aptui.services.rotation.items, "utc_now", lambda: FIXED_NOW)
-    monkeypatch.setattr(aptui.services.incident, "utc_now", lambda: FIXED_NOW)
-    monkeypatch.setattr(aptui.services.incident, "utc_now_iso", lambda: iso)
     monkeypatch.setattr(aptui.store.incidents, "utc_now_iso", lambda: iso)
     monkeypatch.setattr(aptui.store.audit, "os_actor", lambda: "ops@bastion")
     monkeypatch.setattr(aptui.store.incidents, "os_actor", lambda: "ops@bastion")

@@ -128,6 +128,10 @@ async def test_test_failure_keeps_the_old_key_then_resume_or_abort(ctx, aws_conn
     assert secrets_work(moto_aws, stored_config(ctx, "prod-aws"))
     pending = rotation.pending(ctx, "sm:prod-aws")
     assert pending is not None and pending.next_step == "test" and rotation.find_item(ctx, "sm:prod-aws").pending
+    report = ctx.store.check()  # the staged new key is an encrypted field like any other
+    assert report.ok and report.checked >= 2
+    raw = ctx.store.query("SELECT staged FROM rotation_runs")[0]["staged"]
+    assert conn.secret.encode() not in raw and b"AKIA" not in raw
     # resuming retests the same broken key: still stopped at test
     with pytest.raises(rotation.RotationStopped):
         await rotation.rotate(ctx, "sm:prod-aws", test_delay=0)

@@ -18,7 +18,7 @@ def test_list_json_and_exit_codes(ctx, run_cli, aws_conn):
     assert item["id"] == "sm:prod-aws" and item["source"] == "observed:iam.ListAccessKeys"
     assert item["state"] == "ok" and ok.json["counts"]["ok"] == 1
     text = run_cli("rotation", "list")
-    assert text.code == 0 and "sm:prod-aws" in text.out and "observed:iam.ListAccessKeys" in text.out
+    assert text.code == 0 and "sm:prod-aws" in text.out and "obs:ListAccessKeys" in text.out
     (ctx.paths.config_file).write_text('[rotation.items]\n"sm:prod-aws" = "0.00001d"\n')
     overdue = run_cli("rotation", "list", "--json")
     assert overdue.code == 1 and overdue.json["items"][0]["state"] == "overdue"

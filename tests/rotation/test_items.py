@@ -180,6 +180,10 @@ async def test_due_within_and_state_filters(ctx, aws_conn):
     report = await rot_items.list_items(ctx, due_within=7 * DAY)
     assert [i.id for i in report.items] == ["sm:b"] and report.hidden == 1
     assert (await rot_items.list_items(ctx, states=["ok"])).hidden == 1
+    later = await rot_items.list_items(ctx, states=["ok"], now=utc_now() + timedelta(days=5))
+    assert [i.id for i in later.items] == ["sm:a"] and later.exit_code() == Exit.FAILED  # sm:b overdue, hidden
+    vault_only = await rot_items.list_items(ctx, kinds=["hashicorp"], now=utc_now() + timedelta(days=5))
+    assert vault_only.items == [] and vault_only.exit_code() == Exit.OK
 
 
 def test_mark_records_a_rotation_and_validates_input(ctx):

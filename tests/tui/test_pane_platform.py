@@ -23,19 +23,19 @@ async def open_platform(pilot, app) -> VirtualTable:
 
 
 async def test_connections_load_page_by_page_and_filter(make_app, activepieces, ap_profile):
-    activepieces.validate_responses = False  # 30 pages of bulk rows: skip schema checks for speed
-    activepieces.seed_connections(3000)
+    activepieces.validate_responses = False  # 15 pages of bulk rows: skip schema checks for speed
+    activepieces.seed_connections(1500)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         table = await open_platform(pilot, app)
-        assert table.total == 3000
-        assert len(activepieces.calls("GET", "/v1/app-connections")) == 30  # SeekPage, 100 a page
-        await pilot.press("slash", *"connection 299")
+        assert table.total == 1500
+        assert len(activepieces.calls("GET", "/v1/app-connections")) == 15  # SeekPage, 100 a page
+        await pilot.press("slash", *"connection 149")
         await pilot.pause()
-        assert table.shown == 13  # words AND-ed: 299, 1299, 2299, 2990-2999
+        assert table.shown == 12  # words AND-ed: 149, 1149, 1490-1499
         await pilot.press("escape")
-        assert table.shown == 3000
+        assert table.shown == 1500
 
 
 async def test_upsert_and_delete_an_app_connection(make_app, ctx, activepieces, ap_profile):

@@ -65,7 +65,7 @@ async def test_offline_validation_as_you_type(make_app, aws_conn):
 
 
 async def test_live_test_masked_reveal_remask_and_copy(make_app, ctx, aws_conn):
-    ctx.settings.reveal_seconds = 0.3
+    ctx.settings.reveal_seconds = 1.0
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

@@ -34,9 +34,11 @@ from aptui.services.rotation.items import (
     known_aws_secrets,
     list_items,
     mark,
+    relative,
+    short_source,
 )
 
 __all__ = ["DUE_SOON", "HIGH", "KINDS", "LOW", "MEDIUM", "OK", "OVERDUE", "PLANS", "STATES", "UNKNOWN", "Item",
            "Rotation", "RotationReport", "RotationStopped", "StepResult", "abort", "advance", "describe",
-           "find_item", "history", "known_aws_secrets", "list_items", "mark", "needs_secret", "pending", "rotate",
-           "start", "state_text"]
+           "find_item", "history", "known_aws_secrets", "list_items", "mark", "needs_secret", "pending", "relative",
+           "rotate", "short_source", "start", "state_text"]

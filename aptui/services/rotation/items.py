@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aptui.clock import iso, parse_iso, utc_now
+from aptui import clock
+from aptui.clock import iso, parse_iso
 from aptui.errors import AptuiError, Exit, usage
 from aptui.masking import mask
 from aptui.providers.fields import PROVIDER_IDS, PROVIDERS
@@ -99,6 +100,7 @@ class RotationReport:
     due_soon: float
     lookups: Counter = field(default_factory=Counter)
     hidden: int = 0  # items left out by --due-within / --state
+    overdue_any: bool = False  # overdue among the items in scope (kinds), shown or not
 
     def counts(self) -> dict[str, int]:
         c = Counter(i.state for i in self.items)
@@ -106,7 +108,7 @@ class RotationReport:
 
     @property
     def overdue(self) -> bool:
-        return any(i.state == OVERDUE for i in self.items)
+        return self.overdue_any or any(i.state == OVERDUE for i in self.items)
 
     @property
     def all_unreachable(self) -> bool:
@@ -128,6 +130,27 @@ class RotationReport:
 
 
 # -- dates -----------------------------------------------------------------------------------------
+
+def relative(dt: datetime | None, *, due: bool = False, now: datetime | None = None) -> str:
+    """``in 84d`` / ``27d late`` for a due date, ``5d ago`` otherwise; ``—`` for None."""
+    from aptui.clock import human_age
+
+    if dt is None:
+        return "—"
+    delta = (dt - (now or clock.utc_now())).total_seconds()
+    if due:
+        return f"in {human_age(delta)}" if delta >= 0 else f"{human_age(-delta)} late"
+    return f"{human_age(max(0.0, -delta))} ago"
+
+
+def short_source(source: str | None) -> str:
+    """``obs:ListAccessKeys`` for ``observed:iam.ListAccessKeys``; ``recorded`` as is (narrow tables)."""
+    if not source:
+        return "—"
+    if source.startswith("observed:"):
+        return "obs:" + source.removeprefix("observed:").rsplit(".", 1)[-1]
+    return source
+
 
 def _as_utc(value: Any) -> datetime | None:
     if value is None or value == "":
@@ -294,7 +317,7 @@ def _with_record(ctx: Context, item: Item, conn: Connection | None = None) -> It
     recs = store_rot.latest_by_item(ctx.store)
     _recorded(ctx, item, recs, conn)
     item.pending = item.record_key in store_rot.active_items(ctx.store)
-    return finish(item, utc_now(), ctx.settings.due_soon)
+    return finish(item, clock.utc_now(), ctx.settings.due_soon)
 
 
 def _recorded(ctx: Context, item: Item, recs: dict[str, store_rot.Record], conn: Connection | None = None,
@@ -486,7 +509,7 @@ async def list_items(ctx: Context, *, offline: bool = False, now: datetime | Non
     list. ``offline`` uses recorded dates only. ``due_within`` keeps items due within that many
     seconds (overdue included); ``states``/``kinds`` filter too.
     """
-    now = now or utc_now()
+    now = now or clock.utc_now()
     store = ctx.store
     recs = store_rot.latest_by_item(store)
     pending = store_rot.active_items(store)
@@ -579,14 +602,15 @@ async def list_items(ctx: Context, *, offline: bool = False, now: datetime | Non
         report.lookups[LOOKUP_UNREACHABLE if isinstance(exc, AptuiError) and exc.exit_code == Exit.UNREACHABLE
                        else LOOKUP_FAILED] += 1
     everything = sorted(items.values(), key=lambda i: (i.due is None, i.due or now, i.id))
+    if kinds:
+        everything = [i for i in everything if i.kind in kinds]
+    report.overdue_any = any(i.state == OVERDUE for i in everything)
     shown = everything
     if due_within is not None:
         limit = now + timedelta(seconds=due_within)
         shown = [i for i in shown if i.due is not None and i.due <= limit]
     if states:
         shown = [i for i in shown if i.state in states]
-    if kinds:
-        shown = [i for i in shown if i.kind in kinds]
     report.items = shown
     report.hidden = len(everything) - len(shown)
     return report
@@ -598,7 +622,7 @@ def mark(ctx: Context, item_id: str, *, at: datetime | None = None, note: str | 
     """Record that ``item_id`` was rotated (now, or at ``at``), e.g. rotated outside aptui."""
     ctx.require_writable("rotation mark")
     item = find_item(ctx, item_id)
-    now = utc_now()
+    now = clock.utc_now()
     when = _as_utc(at) if at is not None else now
     if when is None:
         raise usage("not a date", hint="use ISO-8601, e.g. 2026-11-20 or 2026-11-20T10:00:00Z")

@@ -128,10 +128,23 @@ class IncidentPane(Pane):
                            for e in doc["timeline"]])
         timeline.call_after_refresh(timeline.action_last)
 
+    def on_mount(self) -> None:
+        self.set_interval(0.3, self._catch_up)
+
     def _live(self, step: str, action: str, outcome: str, detail: str) -> None:
-        """A timeline event from the running job (service thread): show it as it happens."""
-        self.app.call_from_thread(self.query_one(JobStatus).start, f"{step}: {action} {outcome}")
-        self.app.call_from_thread(self._load_timeline)
+        """A timeline event from the running job (service thread). It only marks the timeline stale:
+        the UI catches up a few times a second, and the job never waits for the screen."""
+        self._latest = f"{step}: {action} {outcome}"
+        self._stale = True
+
+    def _catch_up(self) -> None:
+        if not getattr(self, "_stale", False):
+            return
+        self._stale = False
+        status = self.query_one(JobStatus)
+        if status.busy:
+            status.start(self._latest)
+        self._load_timeline()
 
     def _current(self) -> dict[str, Any] | None:
         row = self.incidents.get(self.selected or "")

@@ -30,30 +30,23 @@ def state_cell(app: Any, state: str):
     return Text(label, style=fmt.theme_color(app, var) or "")
 
 
+def relative(dt: Any, *, due: bool = False) -> str:
+    from aptui.services.rotation.items import relative as rel
+
+    return rel(dt, due=due, now=fmt.utc_now())
+
+
+def short_source(source: str | None) -> str:
+    from aptui.services.rotation.items import short_source as short
+
+    return short(source)
+
+
 def when(dt: Any, *, due: bool = False) -> str:
     """``2027-02-18 in 84d`` / ``2026-10-30 27d late`` / ``2026-08-01 5d ago``; ``—`` for None."""
     if dt is None:
         return "—"
     return f"{dt.date().isoformat()} {relative(dt, due=due)}"
-
-
-def relative(dt: Any, *, due: bool = False) -> str:
-    """``+84d`` / ``-27d`` for a due date, ``5d ago`` otherwise (the table's narrow form)."""
-    if dt is None:
-        return "—"
-    delta = (dt - fmt.utc_now()).total_seconds()
-    if due:
-        return f"in {fmt.human_age(delta)}" if delta >= 0 else f"{fmt.human_age(-delta)} late"
-    return f"{fmt.human_age(max(0.0, -delta))} ago"
-
-
-def short_source(source: str | None) -> str:
-    """``obs:ListAccessKeys`` for ``observed:iam.ListAccessKeys``; ``recorded`` as is."""
-    if not source:
-        return "—"
-    if source.startswith("observed:"):
-        return "obs:" + source.removeprefix("observed:").rsplit(".", 1)[-1]
-    return source
 
 
 def modal_confirm(pane: Pane, title: str, target: str, *, action_label: str = "Go on"):
