@@ -326,7 +326,7 @@ class ActivepiecesClient:
                 return None  # an earlier attempt deleted it
             if status >= 300:
                 raise self._error(method, path, resp, scrub)
-            return self._decode(method, path, resp)
+            return self._decode(method, path, resp, applied_maybe=not idem)
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return await self.request("GET", path, params=params)
@@ -378,7 +378,9 @@ class ActivepiecesClient:
         attempt.delays.append(delay)
         await self._sleep(delay)
 
-    def _decode(self, method: str, path: str, resp: httpx.Response) -> Any:
+    def _decode(self, method: str, path: str, resp: httpx.Response, *, applied_maybe: bool = False) -> Any:
+        """The JSON body of a 2xx answer. An unreadable answer to a non-idempotent POST leaves its
+        outcome unknown (something answered 2xx: it may have been applied)."""
         if resp.status_code == 204 or not resp.content:
             return None
         try:
@@ -386,9 +388,11 @@ class ActivepiecesClient:
         except (ValueError, UnicodeDecodeError):
             ctype = resp.headers.get("content-type", "")
             hint = f"is {self.base_url} the Activepieces API? (got {ctype or 'no content type'})"
+            if applied_maybe:
+                hint += "; it may or may not have been applied: check on the platform before trying again"
             raise ApiError("PLATFORM_BAD_RESPONSE",
                            f"{method} {path} answered HTTP {resp.status_code} with a body that is not valid JSON",
-                           hint=hint, status=resp.status_code) from None
+                           hint=hint, status=resp.status_code, outcome_unknown=applied_maybe) from None
 
     def _error(self, method: str, path: str, resp: httpx.Response, scrub: list[str],
                retry_after: float | None = None) -> ApiError:

@@ -14,6 +14,7 @@ come only from the connection config. ``api_calls`` counts every AWS request mad
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import threading
 from collections import Counter
@@ -31,6 +32,7 @@ EMPTY_OR_BINARY = "Secret value is empty or binary (binary secrets are not suppo
 UNEXPECTED = "Unexpected secret response from AWS"
 PATH_MESSAGE = "Wrong key format. Should be secretName:secretJsonKey, got {path}"
 CONCURRENCY = 4
+NOT_AWS_CODE = "InvalidResponse"
 
 _RETRYABLE_CODES = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
                     "InternalServiceError", "InternalFailure", "ServiceUnavailable"}
@@ -62,6 +64,31 @@ def evaluate(secret_string: str | None, key: str) -> tuple[str | None, str | Non
     if not isinstance(value, str):
         return None, key_message(key)
     return value, None
+
+
+def check_answer(response_dict: dict[str, Any], **_: Any) -> None:
+    """botocore hook: a successful answer must be complete JSON.
+
+    botocore would parse a cut-short body or an HTML page (a proxy, a sign-in portal) into an empty
+    result: ``ListSecrets`` would "pass" and ``GetSecretValue`` would read as an empty secret.
+    """
+    status = int(response_dict.get("status_code") or 0)
+    body = response_dict.get("body") or b""
+    if status >= 300 or not isinstance(body, bytes | bytearray) or not body:
+        return
+    headers = response_dict.get("headers") or {}
+    try:
+        expected = int(headers.get("content-length") or 0)
+    except ValueError:
+        expected = 0
+    if expected > len(body):
+        raise ConnectionError(f"incomplete answer: {len(body)} of {expected} bytes")
+    try:
+        json.loads(body)
+    except ValueError:
+        ctype = headers.get("content-type") or "no content type"
+        raise _AwsCallError(NOT_AWS_CODE, f"the endpoint did not answer AWS JSON (HTTP {status}, {ctype})",
+                            status) from None
 
 
 _SESSION: Any = None
@@ -138,6 +165,7 @@ class AwsProvider:
                              user_agent_extra="aptui")
                 self._client = boto_client("secretsmanager", self._access_key, self._secret_key, self._region,
                                            cfg, self._endpoint)
+                self._client.meta.events.register("before-parse.secrets-manager", check_answer)
             return self._client
 
     def endpoint(self) -> str | None:
@@ -149,7 +177,7 @@ class AwsProvider:
 
         client = self._boto_client()
         try:
-            return getattr(client, op)(**kwargs)
+            resp = getattr(client, op)(**kwargs)
         except ClientError as exc:
             err = exc.response.get("Error", {}) or {}
             code = str(err.get("Code", "") or "")
@@ -160,6 +188,7 @@ class AwsProvider:
                 code = m_code.group(1) if m_code else code
                 message = m_msg.group(1) if m_msg else message
             raise _AwsCallError(code, message or code or "Unknown error", status) from None
+        return resp
 
     def _is_transport(self, exc: BaseException) -> bool:
         from botocore.exceptions import ConnectionError as BotoConnectionError

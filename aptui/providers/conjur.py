@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import time
 from collections import Counter
 from typing import Any
@@ -25,7 +26,7 @@ from urllib.parse import quote
 from aptui.masking import Secret
 from aptui.providers import errors as E
 from aptui.providers.base import FetchResult, ProviderOptions
-from aptui.providers.retry import LoopLock, RetryPolicy, retry_async, with_timeout
+from aptui.providers.retry import LoopLock, RetryPolicy, retry_after_seconds, retry_async, with_timeout
 
 PROVIDER = "cyberark-conjur"
 TOKEN_MAX_AGE = 7 * 60.0  # Conjur access tokens live 8 minutes
@@ -36,6 +37,8 @@ TLS_OFF_NOTE = ("TLS certificate verification is off (as in Activepieces, which 
                 "certificates)")
 TLS_ON_HINT = ("aptui verifies Conjur's certificate, Activepieces does not; set providers.conjur_verify_tls = "
                "false to match it")
+NOT_A_TOKEN_HINT = ("something other than Conjur answered (a proxy or a sign-in page?); aptui checks the token's "
+                    "shape, Activepieces would send it as a token and fail on the next call")
 AXIOS_JSON_NOTE = "the value parses as JSON, so Activepieces (axios responseType 'json') returns it parsed"
 
 
@@ -50,6 +53,24 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def looks_like_token(text: str) -> bool:
+    """A Conjur access token is a JSON object (or, with ``Accept-Encoding: base64``, its base64)."""
+
+    def is_object(candidate: str) -> bool:
+        try:
+            return isinstance(json.loads(candidate), dict)
+        except ValueError:
+            return False
+
+    if is_object(text):
+        return True
+    try:
+        decoded = base64.b64decode(text, validate=True).decode("utf-8")
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return False
+    return is_object(decoded)
 
 
 def axios_json(text: str) -> tuple[Any, bool]:
@@ -115,7 +136,9 @@ class ConjurProvider:
                                       float(self.options.timeout) + 1)
 
         try:
-            return await retry_async(once, self._policy, retry_on_result=lambda r: r.status_code >= 500)
+            return await retry_async(once, self._policy,
+                                     retry_on_result=lambda r: r.status_code >= 500 or r.status_code == 429,
+                                     server_delay=lambda r: retry_after_seconds(r.headers.get("Retry-After")))
         except Exception as exc:
             import httpx
 
@@ -140,6 +163,10 @@ class ConjurProvider:
         raw = resp.text
         if not raw:
             raise E.connection_failed(PROVIDER, E.NO_TOKEN)
+        if not looks_like_token(raw.strip()):
+            ctype = resp.headers.get("Content-Type") or "no content type"
+            raise E.connection_failed(PROVIDER, f"the answer to authenticate is not a Conjur access token ({ctype})",
+                                      secrets=self._secrets, hint=NOT_A_TOKEN_HINT)
         token = base64.b64encode(raw.strip().encode("utf-8")).decode("ascii")
         self._token, self._token_at = token, time.monotonic()
         self._secrets.extend([token, raw.strip()])

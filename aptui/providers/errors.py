@@ -113,9 +113,9 @@ def describe_transport(exc: BaseException, timeout: float) -> str:
             or "nodename nor servname" in text or "name resolution" in text or "getaddrinfo" in text:
         return "host name not resolved"
     if any(isinstance(e, ssl.SSLError) for e in chain) or "ssl" in names or "certificate" in text:
-        reason = "certificate verify failed" if "certificate verify failed" in text else "handshake failed"
-        return f"TLS error: {reason}"
-    if "reset" in text or "closed" in text or "disconnected" in text or "eof" in text:
+        verify = "certificate verify failed" in text or "invalid peer certificate" in text
+        return f"TLS error: {'certificate verify failed' if verify else 'handshake failed'}"
+    if any(w in text for w in ("reset", "closed", "disconnected", "eof", "broken", "incomplete")):
         return "connection closed by the remote"
     return "connection failed"
 

@@ -23,7 +23,7 @@ from typing import Any
 from aptui.masking import Secret
 from aptui.providers import errors as E
 from aptui.providers.base import FetchResult, ProviderOptions
-from aptui.providers.retry import LoopLock, RetryPolicy, retry_async, with_timeout
+from aptui.providers.retry import LoopLock, RetryPolicy, retry_after_seconds, retry_async, with_timeout
 
 PROVIDER = "hashicorp"
 PATH_MESSAGE = "Wrong path format . should be mount/data/path/key. got {path}"
@@ -108,7 +108,9 @@ class VaultProvider:
                                            verify=self.options.verify_tls, adapter=RawAdapter)
             return self._client
 
-    def _send(self, method: str, path: str, token: str | None, body: dict[str, Any] | None) -> tuple[int, Any]:
+    def _send(self, method: str, path: str, token: str | None,
+              body: dict[str, Any] | None) -> tuple[int, Any, str | None]:
+        """``(status, JSON body or None, Retry-After header)``."""
         client = self._hvac()
         headers = {"X-Vault-Token": token} if token else {}
         resp = client.adapter.request(method, path, headers=headers, raise_exception=False, json=body)
@@ -116,18 +118,20 @@ class VaultProvider:
             data = resp.json() if resp.content else None
         except ValueError:
             data = None
-        return resp.status_code, data
+        return resp.status_code, data, resp.headers.get("Retry-After")
 
     async def _http(self, method: str, path: str, *, token: str | None, label: str,
                     body: dict[str, Any] | None = None) -> tuple[int, Any]:
-        async def once() -> tuple[int, Any]:
+        async def once() -> tuple[int, Any, str | None]:
             self.calls[label] += 1
             return await with_timeout(asyncio.to_thread(self._send, method, path, token, body),
                                       2 * float(self.options.timeout) + 1)
 
         try:
-            return await retry_async(once, self._policy,
-                                     retry_on_result=lambda r: r[0] in RETRY_STATUSES or r[0] >= 500)
+            status, data, _ = await retry_async(once, self._policy,
+                                                retry_on_result=lambda r: r[0] in RETRY_STATUSES or r[0] >= 500,
+                                                server_delay=lambda r: retry_after_seconds(r[2]))
+            return status, data
         except Exception as exc:
             import requests
             from requests.exceptions import InvalidSchema, InvalidURL, MissingSchema

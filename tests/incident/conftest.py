@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.incident import scenario
-from tests.rotation.conftest import aws_conn  # noqa: F401  (shared fixture)
+from tests.rotation.conftest import aws_conn, cli_inproc  # noqa: F401  (shared fixtures)
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def test_full_runbook_from_the_cli(ctx, run_cli, scene, activepieces):
     assert text.code == 0 and "rotation.retire" in text.out and "platform-cache" in text.out
 
 
-def test_decisions_by_flags_and_exit_codes(ctx, run_cli, scene, activepieces):
+def test_decisions_by_flags_and_exit_codes(ctx, run_cli, cli_inproc, scene, activepieces):
     ctx.close()
     first = run_cli("incident", "start", "--credential", "sm:prod-aws", "--rate", "50")
     assert first.code == 2 and "INCIDENT_NEEDS_INPUT" in first.err and "--rotate" in first.err
@@ -43,18 +43,18 @@ def test_decisions_by_flags_and_exit_codes(ctx, run_cli, scene, activepieces):
     done = run_cli("incident", "resume", inc_id[:8], "--yes", "--json")
     assert done.code == 0, done.err
     assert done.json["state"] == "closed"
-    assert run_cli("incident", "resume", inc_id).code == 2  # closed
-    assert run_cli("incident", "resume").code == 2  # no open incident left
+    assert cli_inproc("incident", "resume", inc_id).code == 2  # closed
+    assert cli_inproc("incident", "resume").code == 2  # no open incident left
 
 
-def test_until_skip_and_export(ctx, run_cli, scene, tmp_path):
+def test_until_skip_and_export(ctx, run_cli, cli_inproc, scene, tmp_path):
     ctx.close()
     res = run_cli("incident", "start", "--credential", "sm:prod-aws", "--until", "scope", "--json")
     assert res.code == 0 and res.json["state"] == "open" and res.json["nextStep"] == "contain"
     inc_id = res.json["id"]
-    skipped = run_cli("incident", "skip", inc_id, "recover", "--reason", "flow owners rerun them")
+    skipped = cli_inproc("incident", "skip", inc_id, "recover", "--reason", "flow owners rerun them")
     assert skipped.code == 0
-    assert run_cli("incident", "skip", inc_id, "recover", "--reason", "again").code == 2
+    assert cli_inproc("incident", "skip", inc_id, "recover", "--reason", "again").code == 2
     res = run_cli("incident", "resume", "--rotated-elsewhere", "--skip", "flush=platform cache cleared by hand")
     assert res.code == 0, res.err
     assert "closed" in res.out
@@ -63,16 +63,17 @@ def test_until_skip_and_export(ctx, run_cli, scene, tmp_path):
     assert exported.code == 0 and out.exists() and stat.S_IMODE(out.stat().st_mode) == 0o600
     md = out.read_text()
     assert "flow owners rerun them" in md and "platform cache cleared by hand" in md
-    assert run_cli("incident", "export", inc_id, "--output", str(out)).code == 2  # exists
-    assert run_cli("incident", "export", inc_id, "--output", str(out), "--force").code == 0
-    as_json = run_cli("incident", "export", inc_id, "--format", "json")
+    assert cli_inproc("incident", "export", inc_id, "--output", str(out)).code == 2  # exists
+    assert cli_inproc("incident", "export", inc_id, "--output", str(out), "--force").code == 0
+    as_json = cli_inproc("incident", "export", inc_id, "--format", "json")
     assert as_json.code == 0 and json.loads(as_json.out)["id"] == inc_id
     for canary in scene.canaries():
         assert canary not in md and canary not in as_json.out
 
 
-def test_bad_input_exits_2(ctx, run_cli, scene):
+def test_bad_input_exits_2(ctx, cli_inproc, scene):
     ctx.close()
+    run_cli = cli_inproc
     for args in (("--credential", "sm:nope"), ("--credential", "sm:prod-aws", "--skip", "everything"),
                  ("--credential", "sm:prod-aws", "--since", "whenever"),
                  ("--credential", "sm:prod-aws", "--status", "RUNNING"),

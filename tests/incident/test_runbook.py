@@ -63,7 +63,9 @@ async def test_full_runbook(ctx, scene, moto_aws, activepieces, yes):
     assert recover["dryRunSkipped"] == 0 and len(recover["candidates"]) == 5
     assert all(c["outcome"] == "retried" for c in recover["candidates"])
     sent = sorted(r["at"] for r in activepieces.retries)
-    assert min(b - a for a, b in itertools.pairwise(sent)) >= 0.09  # at most 10 a second
+    # at most 10 a second: sends are >= 0.1 s apart (the double stamps arrivals, so allow network jitter)
+    assert min(b - a for a, b in itertools.pairwise(sent)) >= 0.06
+    assert sent[-1] - sent[0] >= 0.35
     timeline = store_inc.events(ctx.store, inc.id)
     assert timeline[0].action == "start" and timeline[-1].action == "close"
     assert all("@" in e.actor and e.at.endswith("Z") for e in timeline)

@@ -65,3 +65,23 @@ def vault_conn(ctx, vault_double):
 
 def dump(obj) -> str:
     return json.dumps(obj, default=str)
+
+
+@pytest.fixture
+def cli_inproc(aptui_home, capsys):
+    """``aptui ARGS`` in this process (for input-validation paths: no interpreter start-up).
+    Returns the same ``CliResult`` as ``run_cli``; stdin is not a terminal, as in a pipe."""
+    from aptui.cli import main
+    from tests.conftest import CliResult
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run

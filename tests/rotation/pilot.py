@@ -21,7 +21,7 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
-async def wait_for(pilot, predicate, timeout: float = 20.0) -> None:
+async def wait_for(pilot, predicate, timeout: float = 30.0) -> None:
     """Pause until ``predicate()`` is true (jobs that wait on a modal never 'complete')."""
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -9,7 +9,7 @@ from tests.doubles.activepieces import DEFAULT_PROJECT
 from tests.rotation.conftest import iam_keys, stored_config
 
 
-def test_list_json_and_exit_codes(ctx, run_cli, aws_conn):
+def test_list_json_and_exit_codes(ctx, run_cli, cli_inproc, aws_conn):
     aws_conn("prod-aws")
     ctx.close()
     ok = run_cli("rotation", "list", "--json")
@@ -17,15 +17,16 @@ def test_list_json_and_exit_codes(ctx, run_cli, aws_conn):
     item = ok.json["items"][0]
     assert item["id"] == "sm:prod-aws" and item["source"] == "observed:iam.ListAccessKeys"
     assert item["state"] == "ok" and ok.json["counts"]["ok"] == 1
-    text = run_cli("rotation", "list")
+    text = cli_inproc("rotation", "list")
     assert text.code == 0 and "sm:prod-aws" in text.out and "obs:ListAccessKeys" in text.out
     (ctx.paths.config_file).write_text('[rotation.items]\n"sm:prod-aws" = "0.00001d"\n')
     overdue = run_cli("rotation", "list", "--json")
     assert overdue.code == 1 and overdue.json["items"][0]["state"] == "overdue"
-    assert run_cli("rotation", "list", "--due-within", "14d").code == 1
+    assert cli_inproc("rotation", "list", "--due-within", "14d").code == 1
 
 
-def test_list_bad_input_exits_2(run_cli):
+def test_list_bad_input_exits_2(cli_inproc):
+    run_cli = cli_inproc
     assert run_cli("rotation", "list", "--due-within", "soon").code == 2
     assert run_cli("rotation", "list", "--kind", "nope").code == 2
     bad = run_cli("rotation", "list", "--json", "--due-within", "-3d")
@@ -41,21 +42,21 @@ def test_list_exits_4_when_every_lookup_is_unreachable(ctx, run_cli):
     assert run_cli("rotation", "list", "--offline").code == 0
 
 
-def test_mark_and_show(ctx, run_cli):
+def test_mark_and_show(ctx, run_cli, cli_inproc):
     store_conn.create(ctx.store, provider_id="onepassword", name="op", config={"serviceAccountToken": "ops_1"})
     ctx.close()
     res = run_cli("rotation", "mark", "sm:op", "--date", "2026-01-02", "--note", "rotated in 1Password", "--json")
     assert res.code == 0 and res.json["item"]["confidence"] in ("medium", "low")
-    assert run_cli("rotation", "mark", "sm:op", "--date", "yesterday").code == 2
-    assert run_cli("rotation", "mark", "sm:nope").code == 2
+    assert cli_inproc("rotation", "mark", "sm:op", "--date", "yesterday").code == 2
+    assert cli_inproc("rotation", "mark", "sm:nope").code == 2
     show = run_cli("rotation", "show", "sm:op", "--offline")
     assert show.code == 0 and "sm:op" in show.out and "rotate with:  prompt" in show.out
 
 
-def test_rotate_needs_yes_without_a_terminal(ctx, run_cli, aws_conn, moto_aws):
+def test_rotate_needs_yes_without_a_terminal(ctx, cli_inproc, aws_conn, moto_aws):
     conn = aws_conn("prod-aws")
     ctx.close()
-    res = run_cli("rotation", "rotate", "sm:prod-aws")
+    res = cli_inproc("rotation", "rotate", "sm:prod-aws")
     assert res.code == 2 and "--yes" in res.err
     assert len(iam_keys(moto_aws, conn.user)) == 1
 
@@ -111,9 +112,10 @@ def test_mcp_rotation_shows_the_token_once(ctx, run_cli, activepieces, ap_profil
     assert run_cli("rotation", "rotate", "sm:nope", "--yes").code == 2
 
 
-def test_read_only_refuses(ctx, run_cli, aws_conn):
+def test_read_only_refuses(ctx, cli_inproc, aws_conn):
     aws_conn("prod-aws")
     ctx.close()
+    run_cli = cli_inproc
     res = run_cli("--read-only", "rotation", "rotate", "sm:prod-aws", "--yes")
     assert res.code == 2 and "read-only" in res.err
     assert run_cli("--read-only", "rotation", "mark", "sm:prod-aws").code == 2
