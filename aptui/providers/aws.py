@@ -209,6 +209,9 @@ class AwsProvider:
                 exc.code in _RETRYABLE_CODES or (exc.status or 0) >= 500)
 
         try:
+            # Build the client first (botocore loads its models: CPU, not network), so the per-call
+            # guard below only measures the request and the error names the endpoint really used.
+            await asyncio.to_thread(self._boto_client)
             return await retry_async(once, self._policy, retry_on_error=retryable)
         except _AwsCallError:
             raise

@@ -10,7 +10,9 @@ APTUI_HOME (the SQLite file, its WAL and SHM, the key file, screenshots), the ex
 from __future__ import annotations
 
 import json
+import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -29,7 +31,7 @@ def report(w, findings, missing, seconds: float) -> str:
             f"CLI runs, {len(findings)} findings, {len(missing)} expected reveals missing, {seconds:.1f}s")
 
 
-def test_cli_flows_leak_no_canary(tmp_path, aptui_home, moto_aws, vault_double, conjur_double, activepieces, capsys):
+def test_cli_flows_leak_nothing(tmp_path, aptui_home, moto_aws, vault_double, conjur_double, activepieces, capsys):
     started = time.perf_counter()
     w = build_world(tmp_path, aptui_home, moto_aws, vault_double, conjur_double, activepieces)
     flows_cli.run_all(w)
@@ -54,6 +56,10 @@ def test_cli_flows_leak_no_canary(tmp_path, aptui_home, moto_aws, vault_double, 
     summary = report(w, findings, missing, time.perf_counter() - started)
     with capsys.disabled():
         print("\n" + summary)
+    dump = os.environ.get("LEAKS_DUMP")
+    if dump:
+        Path(dump).write_text("\n".join(map(str, findings)) + "\n--\n" + "\n".join(
+            f"{s.seconds:.2f}s exit {s.code} aptui {' '.join(s.args)}" for s in w.steps))
     assert not findings, summary + "\n" + "\n".join(map(str, findings[:40]))
     assert not missing, "the scan did not see these explicit reveals: " + ", ".join(missing)
     assert len(w.canaries) >= MIN_CANARIES and len(w.scanner.artefacts) >= MIN_ARTEFACTS, summary

@@ -56,6 +56,9 @@ class IncidentPane(Pane):
         self.events: dict[int, dict[str, Any]] = {}
         self.selected: str | None = None
         self.loaded = False
+        self._timeline_busy = False
+        self._stale = False
+        self._latest = ""
 
     def compose(self):
         yield VirtualTable(
@@ -110,12 +113,25 @@ class IncidentPane(Pane):
             self.query_one("#inc-timeline", VirtualTable).set_rows([])
             self.query_one("#inc-head", Static).update("")
             return
+        if self._timeline_busy:  # one read at a time; the newest request is served when it ends
+            self._stale = True
+            return
         from aptui.services import incident
 
+        self._timeline_busy = True
+
+        def failed(err: Exception) -> bool:
+            self._timeline_busy = False
+            return False
+
         self.run_job("reading the timeline", incident.view, self.ctx, self.selected, on_done=self._show_timeline,
-                     group="incident-timeline", exclusive=True, quiet=True)
+                     on_error=failed, group="incident-timeline", quiet=True, cancellable=False)
 
     def _show_timeline(self, doc: dict[str, Any]) -> None:
+        self._timeline_busy = False
+        if doc["id"] != self.selected:
+            self._stale = True  # the selection moved while reading: read again
+            return
         self.doc = doc
         self.events = {e["seq"]: e for e in doc["timeline"]}
         nxt = doc.get("nextStep")
@@ -138,7 +154,7 @@ class IncidentPane(Pane):
         self._stale = True
 
     def _catch_up(self) -> None:
-        if not getattr(self, "_stale", False):
+        if not self._stale or self._timeline_busy:
             return
         self._stale = False
         status = self.query_one(JobStatus)
