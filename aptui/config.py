@@ -6,6 +6,7 @@ all of them in DIR. ``APTUI_CONFIG=FILE`` names another config file.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -74,12 +75,18 @@ def parse_duration(text: str | int | float, *, default_unit: str | None = None) 
     if isinstance(text, bool):
         raise usage(f"not a duration: {text!r}")
     if isinstance(text, int | float):
-        return float(text) * _UNIT[default_unit]
-    m = _DURATION.match(str(text))
-    if not m:
-        raise usage(f"not a duration: {text!r}", hint="use e.g. 30s, 5m, 12h, 14d, 2w")
-    unit = m.group(2) or default_unit
-    return float(m.group(1)) * _UNIT[unit]
+        try:
+            seconds = float(text) * _UNIT[default_unit]
+        except OverflowError:  # an int too large for a float
+            seconds = math.inf
+    else:
+        m = _DURATION.match(str(text))
+        if not m:
+            raise usage(f"not a duration: {text!r}", hint="use e.g. 30s, 5m, 12h, 14d, 2w")
+        seconds = float(m.group(1)) * _UNIT[m.group(2) or default_unit]
+    if not math.isfinite(seconds):  # nan, inf, or digits beyond a float's range
+        raise usage(f"not a duration: {str(text)[:40]!r}", hint="use e.g. 30s, 5m, 12h, 14d, 2w")
+    return seconds
 
 
 @dataclass

@@ -6,7 +6,10 @@ JSON encoding by accident, and the value comes out only through ``reveal()``.
 
 from __future__ import annotations
 
+import weakref
+
 BULLET = "•"
+_LIVE: weakref.WeakSet[Secret] = weakref.WeakSet()  # for crash reports (aptui.crash)
 
 
 def mask(value: object, *, keep: int = 2) -> str:
@@ -25,12 +28,13 @@ def mask(value: object, *, keep: int = 2) -> str:
 class Secret:
     """A secret string whose every accidental rendering is masked."""
 
-    __slots__ = ("_value",)
+    __slots__ = ("__weakref__", "_value")
 
     def __init__(self, value: str) -> None:
         if isinstance(value, Secret):
             value = value.reveal()
         object.__setattr__(self, "_value", str(value))
+        _LIVE.add(self)
 
     def reveal(self) -> str:
         """The clear value. Call only when the user asked to reveal, copy or send it."""
@@ -66,6 +70,16 @@ class Secret:
 
     def __reduce__(self):
         raise TypeError("Secret values are not picklable")
+
+
+def live_values() -> list[str]:
+    """The values of every ``Secret`` still alive in this process (to scrub a debug traceback)."""
+    for _ in range(3):
+        try:
+            return [s.reveal() for s in list(_LIVE)]
+        except RuntimeError:  # the set changed size while another thread created a Secret
+            continue
+    return []
 
 
 def redact(text: str, secrets: list[str] | tuple[str, ...] | set[str]) -> str:

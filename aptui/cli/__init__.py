@@ -80,6 +80,10 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: map every failure to one line and a stable exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     want_json = "--json" in args
+    if argv is None:  # the real entry point (not a test calling main() in-process)
+        from aptui import crash
+
+        crash.install()
     from aptui.cli.output import fail
 
     try:

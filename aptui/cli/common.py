@@ -102,13 +102,13 @@ def yes_option(func: Callable) -> Callable:
 
 
 def report_crash(exc: BaseException, as_json: bool) -> int:
-    """An unexpected exception: one line naming its type only (its text could hold a value)."""
+    """An unexpected exception: one line naming its type only (its text could hold a value).
+
+    ``APTUI_DEBUG=1`` adds a traceback on stderr: no locals, known secrets scrubbed (aptui.crash)."""
+    from aptui import crash
     from aptui.cli.output import fail
 
-    if os.environ.get("APTUI_DEBUG") == "1":
-        import traceback
-
-        traceback.print_exception(exc)
-    err = AptuiError("INTERNAL", f"unexpected {type(exc).__name__}; rerun with APTUI_DEBUG=1 for details",
-                     exit_code=Exit.FAILED)
+    if crash.debug_enabled():
+        sys.stderr.write(crash.traceback_text(exc))
+    err = AptuiError("INTERNAL", crash.one_line(exc), exit_code=Exit.FAILED)
     return fail(err, as_json)

@@ -59,15 +59,27 @@ def store_group() -> None:
 @json_option
 def check_cmd(as_json: bool) -> int:
     """Decrypt every encrypted field and run SQLite's integrity check; exit 1 on any failure."""
+    from aptui.errors import AptuiError
+
     ctx = app_context()
     report = ctx.store.check()
-    ctx.audit("store.check", str(ctx.paths.store_file), "ok" if report.ok else "failed",
-              f"{report.checked} fields, {len(report.failures)} failures")
+    note = None
+    try:
+        ctx.audit("store.check", str(ctx.paths.store_file), "ok" if report.ok else "failed",
+                  f"{report.checked} fields, {len(report.failures)} failures")
+    except AptuiError as err:  # a read-only store can still be checked
+        if err.code != "STORE_READ_ONLY":
+            raise
+        note = "the store is read-only: this check is not in the audit log"
     data = {"ok": report.ok, "checked": report.checked, "integrity": report.integrity, "failures": report.failures}
+    if note:
+        data["note"] = note
 
     def render() -> None:
         line(f"integrity: {report.integrity}; {report.checked} encrypted fields checked, "
              f"{len(report.failures)} failed")
+        if note:
+            line(f"note: {note}")
         if report.failures:
             table(["table", "row", "column", "reason"],
                   [(f["table"], f["row"], f["column"], f["reason"]) for f in report.failures])

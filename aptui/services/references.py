@@ -249,9 +249,12 @@ class Resolver:
                                   "looks the text up as a connection id")
                 return None
         if conn is None:
-            r.verdict, r.error = ERROR, _not_accessible(ref.connection_id, ref.path,
-                                                        hint="no connection with this id in the local store "
-                                                             "(`aptui sm list`)")
+            hint = "no connection with this id in the local store (`aptui sm list` shows the ids)"
+            named = next((c for c in self.connections.values() if c.name == ref.connection_id), None)
+            if named is not None:  # the name typed where the id belongs: Activepieces fails too, show the fix
+                r.suggested = grammar.build(named.id, ref.path)
+                hint = f"{ref.connection_id} is the connection's name; a reference names it by its id, {named.id}"
+            r.verdict, r.error = ERROR, _not_accessible(ref.connection_id, ref.path, hint=hint)
             return None
         if not conn.serves(self.project_ids):
             asked = ", ".join(self.project_ids or [])

@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import errno
 import hashlib
 import hmac
 import os
@@ -132,23 +134,43 @@ def new_data_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
 
 
+def os_error(exc: OSError, subject: str) -> Exception:
+    """A file-system failure while writing ``subject`` as a one-line store error (exit 3)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return store_error("STORE_DISK_FULL", f"no space left to write {subject}; nothing was written",
+                           hint="free disk space, then retry")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return store_error("STORE_READ_ONLY", f"cannot write {subject} ({exc.strerror or 'read-only'})",
+                           hint="check the mode of the file and its directory")
+    return store_error("STORE_ERROR", f"cannot write {subject} ({exc.strerror or type(exc).__name__})")
+
+
 def write_key_file(path: Path, key: bytes | None = None) -> Kek:
-    """Create a key file (0600) atomically; refuses to overwrite an existing one."""
+    """Create a key file (0600) atomically; refuses to overwrite an existing one.
+
+    A failed write (full disk, read-only directory) leaves no file behind and raises a store error.
+    """
     key = key or secrets.token_bytes(KEY_BYTES)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, (KEY_FILE_PREFIX + base64.urlsafe_b64encode(key).decode() + "\n").encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp.unlink(missing_ok=True)  # a leftover of a crashed run with this pid
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            data = (KEY_FILE_PREFIX + base64.urlsafe_b64encode(key).decode() + "\n").encode()
+            if os.write(fd, data) != len(data):
+                raise OSError(errno.ENOSPC, "short write")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.link(tmp, path)  # fails if path exists: never clobber a key
     except FileExistsError:
         raise store_error("STORE_KEY_EXISTS", f"key file {path} already exists; not overwriting it") from None
+    except OSError as exc:
+        raise os_error(exc, f"key file {path}") from None
     finally:
-        os.unlink(tmp)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
     return Kek(key=key, kind="keyfile", kdf={"name": "keyfile"})
 
 

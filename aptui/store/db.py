@@ -28,6 +28,7 @@ from aptui.store.schema import ENCRYPTED_COLUMNS, MIGRATIONS, SCHEMA_VERSION
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 3000
+LOW_SPACE_BYTES = 256 * 1024  # below this, an SQLite I/O error is reported as a full disk
 PassphraseSource = Callable[[], str]
 
 __all__ = ["ENCRYPTED_COLUMNS", "SCHEMA_VERSION", "CheckReport", "Store"]
@@ -86,7 +87,8 @@ def _translate(exc: sqlite3.Error, path: Path) -> Exception:
     if "readonly" in text or "read-only" in text:
         return store_error("STORE_READ_ONLY", f"store {path} is on a read-only file or directory",
                            hint="check the mode of the file and its directory")
-    if "disk is full" in text or "full" in text:
+    if "disk is full" in text or "full" in text or (_io_error(exc) and _low_on_space(path)):
+        # A full disk often surfaces as an I/O error: SQLite cannot size its -shm/-wal files.
         return store_error("STORE_DISK_FULL", f"no space left for store {path}; nothing was written",
                            hint="free disk space, then retry")
     if "malformed" in text or "not a database" in text or "corrupt" in text:
@@ -95,6 +97,20 @@ def _translate(exc: sqlite3.Error, path: Path) -> Exception:
         return store_error("STORE_UNREADABLE", f"store {path} cannot be opened",
                            hint="check the file's owner and mode, and its directory's")
     return store_error("STORE_ERROR", f"store {path}: {exc}")
+
+
+def _io_error(exc: sqlite3.Error) -> bool:
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    return name.startswith("SQLITE_IOERR") or "disk i/o error" in str(exc).lower()
+
+
+def _low_on_space(path: Path) -> bool:
+    """Whether the file system holding the store has (almost) no space left for unprivileged writes."""
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < LOW_SPACE_BYTES
 
 
 def _secure_dir(directory: Path) -> None:
@@ -202,9 +218,16 @@ class Store:
 
     @classmethod
     def create(cls, paths: Paths, *, passphrase: str | None = None) -> Store:
-        """Create a new store atomically (temp file, then link into place; never overwrites)."""
+        """Create a new store atomically (temp file, then link into place; never overwrites).
+
+        The temp file uses a rollback journal: a commit that fails (a full disk) is rolled back and
+        nothing is linked, and no WAL content can be lost at close. WAL is switched on afterwards.
+        """
         path = paths.store_file
-        _secure_dir(path.parent)
+        try:
+            _secure_dir(path.parent)
+        except OSError as exc:
+            raise crypto.os_error(exc, f"store {path}") from None
         if passphrase:
             kek = crypto.derive_passphrase_kek(passphrase, crypto.new_passphrase_params())
         elif paths.key_file.exists():
@@ -213,12 +236,12 @@ class Store:
             kek = crypto.write_key_file(paths.key_file)
         data_key = crypto.new_data_key()
         tmp = path.with_name(f".{path.name}.init-{os.getpid()}")
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
+        conn: sqlite3.Connection | None = None
         try:
+            tmp.unlink(missing_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.close(fd)
             conn = _connect(tmp)
-            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("BEGIN IMMEDIATE")
             for _, sql in MIGRATIONS:
@@ -231,6 +254,7 @@ class Store:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
             conn.close()
+            conn = None
             try:
                 os.link(tmp, path)
             except FileExistsError:
@@ -238,12 +262,21 @@ class Store:
                 return cls.open(paths, create=False)
         except sqlite3.Error as exc:
             raise _translate(exc, path) from None
+        except OSError as exc:
+            raise crypto.os_error(exc, f"store {path}") from None
         finally:
-            for suffix in ("", "-wal", "-shm"):
+            if conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            for suffix in ("", "-journal", "-wal", "-shm"):
                 Path(str(tmp) + suffix).unlink(missing_ok=True)
         os.chmod(path, 0o600)
         store = cls(path, _connect(path), FieldCipher(data_key), kek.kind, paths)
-        store._configure()
+        try:
+            store._configure()
+        except sqlite3.Error as exc:  # the complete file is in place; WAL is switched on at next open
+            store.close()
+            raise _translate(exc, path) from None
         return store
 
     def _configure(self) -> None:

@@ -99,6 +99,22 @@ class AptuiApp(App[int]):
     def on_unmount(self) -> None:
         self.runner.close(self.ctx)
 
+    def _fatal_error(self) -> None:
+        """An unhandled exception: Textual would print a traceback with every frame's locals (values
+        included) on exit; aptui prints its one-line report (APTUI_DEBUG=1: a scrubbed traceback)."""
+        import sys
+
+        from rich.text import Text
+
+        from aptui import crash
+
+        exc = sys.exc_info()[1]
+        if exc is None:
+            exc = self._exception or RuntimeError("unknown error")
+        self.bell()
+        self._exit_renderables.append(Text(crash.report(exc).rstrip("\n")))
+        self._close_messages_no_wait()
+
     # -- first run ----------------------------------------------------------------------
     @work(thread=True, exit_on_error=False, group="startup")
     def _check_first_run(self) -> None:

@@ -39,3 +39,6 @@ def upstreams(moto_server, activepieces_server):
         conjur.stop()
         activepieces_server.reset()
         moto_server.reset()
+
+
+from tests.tui.conftest import make_app  # noqa: E402, F401 - the console fixture, shared with tests/tui

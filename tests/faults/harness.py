@@ -23,7 +23,7 @@ from typing import Any
 from tests.faults.proxy import Fault, FaultProxy
 
 ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT = 1  # APTUI_TIMEOUT for every case
+TIMEOUT = 2  # APTUI_TIMEOUT for every case (small, but above a loaded machine's jitter)
 RETRIES = 1  # APTUI_RETRIES for every case
 PROVIDERS = ("aws", "hashicorp", "cyberark-conjur", "onepassword")
 # Tables whose content must not change when an operation did not complete (audit_log records the

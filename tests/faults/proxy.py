@@ -47,7 +47,8 @@ class Fault:
     times: int | None = None  # None: every matching request
     method: str | None = None  # only requests with this method (None: any)
     path: str | None = None  # only requests whose path matches this regex (None: any)
-    delay: float = 4.0
+    delay: float = 6.0
+    hold: float = 0.0  # other modes: wait this long before misbehaving (keeps a fault "active" for a while)
     retry_after: int = 1
     statuses: tuple[int, ...] = (502, 503, 500)
 
@@ -257,6 +258,8 @@ class FaultProxy:
             if self._stop.wait(self.fault.delay):
                 return False
             mode = "pass"
+        elif mode != "pass" and self.fault.hold and self._stop.wait(self.fault.hold):
+            return False
         if mode == "burst_5xx":
             with self._lock:
                 status = self.fault.statuses[(self._applied - 1) % len(self.fault.statuses)]

@@ -30,7 +30,7 @@ PRIMARY = {"aws": ("ref test",), "hashicorp": ("ref test",), "cyberark-conjur": 
 EXTRA = {"aws": ("sm add",), "hashicorp": ("sm add",), "cyberark-conjur": ("sm add",), "onepassword": ("sm add",),
          "activepieces": ("connections upsert",)}
 WALL_MAX = 20.0  # seconds for one CLI run, start-up included, on a loaded 2-core machine
-WORKERS = 8
+WORKERS = 6
 CONNECTION_FAILED = "SECRET_MANAGER_CONNECTION_FAILED"
 GET_SECRET_FAILED = "SECRET_MANAGER_GET_SECRET_FAILED"
 

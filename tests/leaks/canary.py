@@ -181,7 +181,8 @@ class Scanner:
                 tail = lower[m.end():m.end() + CORE_LEN]
                 name = cores.get(tail)
                 if name is None:
-                    findings.append(Finding(art.name, "(unattributed)", "CANARY fragment", _context(art.data, m.start())))
+                    context = _context(art.data, m.start())
+                    findings.append(Finding(art.name, "(unattributed)", "CANARY fragment", context))
                     continue
                 seen.add(name)
                 if name not in art.allowed:

@@ -12,12 +12,15 @@ from typing import Any
 from tests.leaks.canary import Scanner
 
 
-def from_store(scanner: Scanner, store: Any) -> int:
-    """Every secret field of every connection, every profile key, every cached value, staged rotations."""
+def from_store(scanner: Scanner, store: Any) -> list[str]:
+    """Every secret field of every connection, every profile key, every cached value, staged rotations.
+
+    Generated ones are added to the scan; returns every decrypted text (the caller checks that the
+    canaries it typed in really reached the store)."""
     from aptui.providers.fields import PROVIDERS
     from aptui.store.schema import ENCRYPTED_COLUMNS
 
-    before = len(scanner.harvested)
+    texts: list[str] = []
     for table, columns in ENCRYPTED_COLUMNS.items():
         if not store.db[table].exists():
             continue
@@ -27,6 +30,7 @@ def from_store(scanner: Scanner, store: Any) -> int:
                 if not blob:
                     continue
                 text = store.decrypt(table, str(row["id"]), column, blob)
+                texts.append(text)
                 label = f"store:{table}.{column}:{row['id']}"
                 if table == "sm_connections":
                     secret_names = {f.name for f in PROVIDERS[row["provider_id"]].secret_fields}
@@ -37,7 +41,7 @@ def from_store(scanner: Scanner, store: Any) -> int:
                     _harvest_json(scanner, label, text)
                 else:
                     scanner.harvest(label, text)
-    return len(scanner.harvested) - before
+    return texts
 
 
 def _harvest_json(scanner: Scanner, label: str, text: str) -> None:

@@ -23,7 +23,7 @@ def connection_fields(provider_id: str, view: dict[str, Any] | None = None) -> l
     spec = PROVIDERS[provider_id]
     view = view or {}
     fields = [
-        FormField("name", "Name", "prod-aws", value=view.get("name", "")),
+        FormField("name", "Name", "e.g. prod-aws", value=view.get("name", "")),
         FormField("scope", "Scope", choices=("PLATFORM", "PROJECT"), value=view.get("scope", "PLATFORM")),
         FormField("projects", "Project ids (comma-separated, for PROJECT scope)", "prj…", optional=True,
                   value=",".join(view.get("projectIds", []))),
@@ -34,7 +34,8 @@ def connection_fields(provider_id: str, view: dict[str, Any] | None = None) -> l
             fields.append(FormField(f.name, f.display_name, UNCHANGED if view else f.placeholder, secret=True,
                                     optional=bool(view) or f.optional))
         else:
-            fields.append(FormField(f.name, f.display_name, f.placeholder, optional=f.optional,
+            # "e.g.": a grey "us-east-1" in an empty field reads as a value already filled in
+            fields.append(FormField(f.name, f.display_name, f"e.g. {f.placeholder}", optional=f.optional,
                                     value=str(shown.get(f.name, ""))))
     fields.append(FormField("test_first", "Test the connection before saving", choices=("yes", "no")))
     return fields
@@ -162,7 +163,9 @@ class SecretManagersPane(Pane):
                      on_done=self._saved, cancellable=False)
 
     def _saved(self, view: dict[str, Any]) -> None:
-        self.notify(f"saved {view['name']} ({view['providerId']}, {view['scope']})", markup=False)
+        ref = "{{" + view["id"] + "|ap_sep_v1|<path>}}"  # the id is what a reference needs (pane 2)
+        self.notify(f"saved {view['name']} ({view['providerId']}, {view['scope']}); references to it: {ref}",
+                    markup=False)
         self._focus_key = view["id"]
         self.action_refresh()
 

@@ -9,9 +9,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 TEXT = """\
-[b]Welcome to aptui[/b] — your store is ready at
+[b]Welcome to aptui[/b] — your encrypted store (unlocked by {kek}) is at
   {store}
-(encrypted; unlocked by {kek}).
 
 aptui needs two things, and works with either one:
 
@@ -19,13 +18,14 @@ aptui needs two things, and works with either one:
    to test references like {{{{connId|ap_sep_v1|prod/db:password}}}}.
    In the console: press [b]1[/b], then [b]a[/b].
    From a shell:   aptui sm add --provider aws --name prod-aws \\
-                     --set region=us-east-1 --set accessKeyId=AKIA... \\
+                     --set region=us-east-1 \\
+                     --set-env accessKeyId=AWS_ACCESS_KEY_ID \\
                      --set-env secretAccessKey=AWS_SECRET_ACCESS_KEY
 
 [b]2. An Activepieces profile[/b] (site URL + platform API key)
    to browse app connections, MCP servers and flow runs.
-   From a shell:   AP_API_KEY=sk-... aptui profile add prod \\
-                     --url https://ap.example.com
+   From a shell:   aptui profile add prod --url https://ap.example.com \\
+                     --key-env AP_API_KEY
 
 Keys: [b]?[/b] help · [b]1-7[/b] panes · [b]:[/b] commands · [b]q[/b] quit
 Press [b]enter[/b] or [b]esc[/b] to continue."""

@@ -84,7 +84,8 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         values = self.values()
         missing = [f.label for f in self.fields if not f.optional and not values.get(f.name)]
         if missing:
-            self.query_one("#form-error", Static).update(f"required: {', '.join(missing)}")
+            self.query_one("#form-error", Static).update(
+                f"required: {', '.join(missing)} (grey text in a field is only an example)")
             return
         self.dismiss(values)
 

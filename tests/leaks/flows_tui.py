@@ -1,0 +1,181 @@
+"""The console flows of the leak scan, driven with Pilot at 80x24.
+
+Each step records the screen (``export_screenshot``, the SVG Textual would save) as an artefact.
+Only the screen captured while a value is explicitly revealed (``v``) may hold it, and the
+clipboard after ``y``; the screenshot key (``f12``) must save a masked screen even then.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Input
+
+from tests.leaks.flows_cli import ref
+from tests.leaks.world import PROJECT, World, env_file, install_mcp_rotation_tokens
+from tests.tui.conftest import settle
+
+
+class Screens:
+    """Records the screen of a running app as artefacts."""
+
+    def __init__(self, w: World, app: Any) -> None:
+        self.w, self.app, self.n = w, app, 0
+
+    def shot(self, what: str, *, allow: set[str] = frozenset(), expect: set[str] = frozenset()) -> str:
+        self.n += 1
+        svg = self.app.export_screenshot()
+        self.w.scanner.add(f"tui#{self.n:02d} {what} [screen]", svg, allowed=allow, expected=expect)
+        return svg
+
+
+def fill(screen: Any, **values: str) -> None:
+    for name, value in values.items():
+        screen.query_one(f"#f-{name}", Input).value = value
+
+
+async def run(w: World, app: Any, pilot: Any) -> None:
+    from aptui.tui.screens.choice import ChoiceModal
+    from aptui.tui.screens.confirm import ConfirmModal
+    from aptui.tui.screens.error import ErrorModal
+    from aptui.tui.screens.form import FormScreen
+    from aptui.tui.screens.show_once import ShowOnceModal
+    from aptui.tui.widgets.vtable import VirtualTable
+
+    c = w.canaries
+    s = Screens(w, app)
+    await settle(pilot)
+    s.shot("start")
+
+    # -- pane 1: add an AWS connection through the form (secret fields are password inputs)
+    await pilot.press("1", "a")
+    await pilot.pause()
+    assert isinstance(app.screen, ChoiceModal)
+    await pilot.press("enter")  # AWS is the first provider
+    await pilot.pause()
+    form = app.screen
+    assert isinstance(form, FormScreen)
+    fill(form, name="tui-aws", accessKeyId=c.make("tui_aws_key_id", "aws-key-id"),
+         secretAccessKey=c.make("tui_aws_secret", "aws-secret"), region="us-east-1")
+    await pilot.pause()
+    s.shot("add form filled")
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+    table = app.query_one("#sm-table", VirtualTable)
+    assert any(r.cells[1] == "tui-aws" for r in table._rows), "the form did not add the connection"
+    s.shot("connection added")
+    # a failed live test: the error modal names the code, never the credential
+    table.move_to_key(w.ids["vault_bad"])
+    await pilot.press("t")
+    await settle(pilot)
+    assert isinstance(app.screen, ErrorModal), app.screen
+    s.shot("test failed (error modal)")
+    await pilot.press("escape")
+    await settle(pilot)
+    await pilot.press("enter")  # details of the selected connection
+    await settle(pilot)
+    s.shot("connection details")
+    await pilot.press("escape")
+    await settle(pilot)
+
+    # -- pane 2: test a reference (masked), reveal (explicit), re-mask, f12, copy (explicit)
+    await pilot.press("2")
+    await settle(pilot)
+    app.query_one("#ref-input", Input).value = ref(w.ids["aws"], "prod/api-keys:slack_token")
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+    s.shot("reference resolved, masked")
+    await pilot.press("v")
+    await pilot.pause()
+    s.shot("reference revealed", allow={"slack_token"}, expect={"slack_token"})
+    await pilot.press("v")  # re-mask
+    await pilot.pause()
+    s.shot("reference re-masked")
+    await pilot.press("v")
+    await pilot.pause()
+    await pilot.press("f12")  # the app's own screenshot masks everything first
+    await settle(pilot)
+    s.shot("after f12")
+    await pilot.press("y")
+    await pilot.pause()
+    w.scanner.add("tui clipboard after y", app.clipboard or "", allowed={"slack_token"}, expected={"slack_token"})
+    s.shot("after copy")
+
+    # -- pane 3: the cache holds the value (masked stats only)
+    await pilot.press("escape", "3")
+    await settle(pilot)
+    s.shot("cache pane")
+
+    # -- pane 4: upsert an app connection (value typed in a password input), rotate the MCP token
+    await pilot.press("4")
+    await settle(pilot)
+    await pilot.press("u")
+    await pilot.pause()
+    form = app.screen
+    assert isinstance(form, FormScreen) and form.query_one("#f-value", Input).password
+    fill(form, external_id="tui-slack", display_name="TUI Slack", piece_name="@activepieces/piece-slack",
+         value=c.make("tui_app_value"))
+    await pilot.pause()
+    s.shot("upsert form filled")
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+    assert any(call.body.get("externalId") == "tui-slack" for call in w.ap.calls("POST", "/v1/app-connections"))
+    s.shot("upserted")
+    install_mcp_rotation_tokens(w.ap, [c["mcp_token_new_tui"]])
+    await pilot.press("m")
+    await settle(pilot)
+    s.shot("mcp servers")
+    await pilot.press("x")
+    await pilot.pause()
+    assert isinstance(app.screen, ConfirmModal)
+    await pilot.press("y")
+    await settle(pilot)
+    assert isinstance(app.screen, ShowOnceModal), app.screen
+    s.shot("rotated token, masked")
+    await pilot.press("v")
+    await pilot.pause()
+    s.shot("rotated token revealed", allow={"mcp_token_new_tui"}, expect={"mcp_token_new_tui"})
+    await pilot.press("escape")
+    await settle(pilot)
+    s.shot("token window closed")
+
+    # -- pane 7: the audit log, and a hardening audit of a directory whose .env holds canaries
+    deploy = w.tmp / "deploy"
+    deploy.mkdir()
+    (deploy / ".env").write_text(env_file(c, prefix="tui_"))
+    (deploy / ".env").chmod(0o600)
+    await pilot.press("7")
+    await settle(pilot)
+    s.shot("audit log")
+    await pilot.press("enter")
+    await pilot.pause()
+    s.shot("audit entry")
+    await pilot.press("escape", "h")
+    await pilot.pause()
+    form = app.screen
+    assert isinstance(form, FormScreen)
+    fill(form, directory=str(deploy), url="", profile="")
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+    s.shot("hardening findings")
+    await pilot.press("enter")
+    await pilot.pause()
+    s.shot("finding details")
+    await pilot.press("escape")
+    await settle(pilot)
+
+
+def seed(w: World, ctx: Any) -> None:
+    """In-process state the console starts with: a profile, a connection for references, a wrong one."""
+    from aptui.masking import Secret
+    from aptui.store import connections as store_conn
+    from aptui.store import profiles
+
+    profiles.create(ctx.store, "prod", w.ap.url, api_key=Secret(w.env["CAN_AP_KEY"]), default_project=PROJECT,
+                    make_default=True)
+    aws = store_conn.create(ctx.store, provider_id="aws", name="prod-aws", tested_ok=True, config={
+        "accessKeyId": w.env["CAN_AWS_KEY_ID"], "secretAccessKey": w.env["CAN_AWS_SECRET"], "region": "us-east-1"})
+    bad = store_conn.create(ctx.store, provider_id="hashicorp", name="vault-bad", config={
+        "url": w.vault.url, "roleId": w.env["CAN_VAULT_ROLE_ID"], "secretId": w.env["CAN_VAULT_WRONG_SECRET_ID"]})
+    w.ids["aws"], w.ids["vault_bad"] = aws.id, bad.id
