@@ -6,6 +6,7 @@ JSON encoding by accident, and the value comes out only through ``reveal()``.
 
 from __future__ import annotations
 
+import re
 import weakref
 
 BULLET = "•"
@@ -70,6 +71,46 @@ class Secret:
 
     def __reduce__(self):
         raise TypeError("Secret values are not picklable")
+
+
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
+_WORD = re.compile(r"[A-Za-z][A-Za-z_]{0,31}")
+_CREDENTIAL = re.compile(r"(sk[-_]|AKIA|ASIA|ops_|xox[abposr]-|gh[pousr]_|github_pat_|glpat-|hvs\.|eyJ)")
+
+
+def looks_like_credential(text: str) -> bool:
+    """A well-known credential prefix (``sk-``, ``AKIA``, ``ops_``, ``xoxb-``, ``ghp_``, ``hvs.``, a JWT),
+    or 32+ characters without a space: not something to repeat in an error message."""
+    return bool(_CREDENTIAL.match(text)) or (len(text) >= 32 and " " not in text)
+
+
+def shown(text: str) -> str:
+    """``text`` as typed, unless it looks like a credential (then masked): for echoing a name back."""
+    return mask(text) if looks_like_credential(text) else text
+
+
+def name_or_mask(text: str, known: tuple[str, ...] | list[str] = ()) -> str:
+    """What the user typed where a *name* belongs (an environment variable, a field), fit to repeat.
+
+    Shown as typed when it is one of ``known`` or a close typo of one; otherwise, unless it looks
+    like a credential, when it is an upper-case variable name (with an underscore, or at most 12
+    characters) or, where ``known`` names are expected, a word of letters. Anything else may be a
+    secret pasted in the wrong place, and is masked.
+    """
+    if text in known:
+        return text
+    if known:
+        import difflib
+
+        if difflib.get_close_matches(text, list(known), n=1, cutoff=0.8):
+            return text
+    if looks_like_credential(text):
+        return mask(text)
+    if _ENV_NAME.fullmatch(text) and ("_" in text or len(text) <= 12):
+        return text
+    if known and _WORD.fullmatch(text):  # a field-like word (letters only: no digits, no punctuation)
+        return text
+    return mask(text)
 
 
 def live_values() -> list[str]:

@@ -97,7 +97,9 @@ def check_site_url(url: str) -> str:
     if parts.username or parts.password:
         raise usage("the URL must not contain credentials", hint="the API key is asked for separately")
     if parts.query or parts.fragment:
-        raise usage(f"the URL must not have a query or fragment: {text!r}")
+        # not repeated as given: a pasted link can carry a token in its query
+        raise usage(f"the URL must not have a query or fragment: '{scheme}://{parts.netloc}{parts.path}?…'",
+                    hint="give the site URL only, e.g. https://ap.example.com")
     if scheme == "http" and not is_loopback_host(parts.hostname):
         raise usage(f"plain http:// is refused for {parts.hostname} (the API key would cross the network in clear)",
                     code="INSECURE_URL", hint="use https://, or http:// only for 127.0.0.1, ::1 or localhost")

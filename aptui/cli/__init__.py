@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 import sys
 
 import click
@@ -93,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
+        _mask_extra_arguments(exc)
         if want_json:
             sys.exit(fail(AptuiError("USAGE", exc.format_message(), exit_code=Exit.USAGE), True))
         exc.show()
@@ -110,3 +112,16 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.exit(report_crash(exc, want_json))
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+_EXTRA = re.compile(r"^(Got unexpected extra arguments? \()(.*)(\))$", re.S)
+
+
+def _mask_extra_arguments(exc: click.ClickException) -> None:
+    """click repeats unexpected arguments; one may be a secret typed on the command line by
+    mistake (``aptui profile set-key prod sk-…``): show them masked."""
+    m = _EXTRA.match(exc.message)
+    if m:
+        from aptui.masking import mask
+
+        exc.message = m.group(1) + " ".join(mask(a) for a in m.group(2).split(" ")) + m.group(3)

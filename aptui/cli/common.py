@@ -69,7 +69,7 @@ def read_secret(label: str, *, env: str | None = None, allow_empty: bool = False
     if env:
         value = os.environ.get(env)
         if value is None:
-            raise usage(f"environment variable {env} is not set (for {label})")
+            raise env_missing(env, label)
     elif not sys.stdin.isatty():
         value = sys.stdin.readline()
         value = value[:-1] if value.endswith("\n") else value
@@ -81,6 +81,16 @@ def read_secret(label: str, *, env: str | None = None, allow_empty: bool = False
     if not value and not allow_empty:
         raise usage(f"empty value for {label}")
     return value
+
+
+def env_missing(var: str, label: str) -> AptuiError:
+    """An unset variable named on the command line. A value typed where the NAME belongs (an easy
+    slip with --set-env / --key-env / --value-env) is masked, not repeated."""
+    from aptui.masking import name_or_mask
+
+    shown = name_or_mask(var)
+    hint = None if shown == var else "give the NAME of an environment variable that holds the value, not the value"
+    return usage(f"environment variable {shown} is not set (for {label})", hint=hint)
 
 
 def stdin_has_data() -> bool:

@@ -480,6 +480,7 @@ def sm_list_cmd(profile: str | None, project: str | None, as_json: bool) -> int:
 
 def _collect_config(provider_id: str, sets: Sequence[str], set_envs: Sequence[str]) -> dict[str, Any]:
     """Non-secret fields from --set, secret ones from --set-env or stdin/prompt (never argv)."""
+    from aptui.masking import name_or_mask
     from aptui.providers.fields import PROVIDERS
 
     spec = PROVIDERS.get(provider_id)
@@ -489,11 +490,12 @@ def _collect_config(provider_id: str, sets: Sequence[str], set_envs: Sequence[st
     for item in sets:
         key, sep, value = item.partition("=")
         if not sep:
-            raise usage(f"--set expects FIELD=VALUE, got {item!r}")
+            raise usage(f"--set expects FIELD=VALUE, got {name_or_mask(item)!r}")
         field = spec.field(key)
         if field is None:
-            raise usage(f"unknown field {key!r} for {provider_id}", hint="fields: "
-                        + ", ".join(f.name for f in spec.fields))
+            names = [f.name for f in spec.fields]
+            raise usage(f"unknown field {name_or_mask(key, names)!r} for {provider_id}", hint="fields: "
+                        + ", ".join(names))
         if field.secret:
             raise usage(f"{key} is a secret field: it must not be given on the command line",
                         hint=f"use --set-env {key}=VAR, or stdin")
@@ -501,7 +503,8 @@ def _collect_config(provider_id: str, sets: Sequence[str], set_envs: Sequence[st
     for item in set_envs:
         key, sep, var = item.partition("=")
         if not sep or spec.field(key) is None:
-            raise usage(f"--set-env expects FIELD=ENV_VAR with a field of {provider_id}, got {item!r}")
+            raise usage(f"--set-env expects FIELD=ENV_VAR with a field of {provider_id}, got "
+                        f"{name_or_mask(item, [f'{f.name}=' for f in spec.fields])!r}")
         config[key] = Secret(read_secret(key, env=var))
     for field in spec.fields:
         if field.secret and field.name not in config and not field.optional:

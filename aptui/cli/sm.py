@@ -48,8 +48,11 @@ def _pairs(items: tuple[str, ...], option: str) -> list[tuple[str, str]]:
 def _field_or_fail(spec: ProviderSpec, key: str, option: str):
     f = spec.field(key)
     if f is None:
-        raise usage(f"{option}: unknown field {key!r} for provider {spec.provider_id}",
-                    hint="fields: " + ", ".join(x.name for x in spec.fields))
+        from aptui.masking import name_or_mask
+
+        names = [x.name for x in spec.fields]
+        raise usage(f"{option}: unknown field {name_or_mask(key, names)!r} for provider {spec.provider_id}",
+                    hint="fields: " + ", ".join(names))
     return f
 
 
@@ -66,7 +69,9 @@ def collect_fields(spec: ProviderSpec, sets: tuple[str, ...], set_envs: tuple[st
         _field_or_fail(spec, key, "--set-env")
         value = os.environ.get(var)
         if value is None:
-            raise usage(f"environment variable {var} is not set (for {key})")
+            from aptui.cli.common import env_missing
+
+            raise env_missing(var, key)
         config[key] = value
     return config
 

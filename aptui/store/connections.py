@@ -14,7 +14,7 @@ from typing import Any
 from aptui.clock import utc_now_iso
 from aptui.errors import AptuiError, store_error, usage
 from aptui.ids import new_id
-from aptui.masking import Secret
+from aptui.masking import Secret, shown
 from aptui.providers.fields import PROVIDERS
 from aptui.store.db import Store
 
@@ -138,6 +138,7 @@ def find(store: Store, id_or_name: str) -> Connection:
     """By id, then by name; ENTITY_NOT_FOUND otherwise."""
     found = get(store, id_or_name) or by_name(store, id_or_name)
     if found is None:
+        id_or_name = shown(id_or_name)  # a credential typed where the name belongs is not repeated
         raise AptuiError("ENTITY_NOT_FOUND", f"no secret-manager connection with id or name {id_or_name!r}",
                          hint="see `aptui sm list`", params={"entityType": "secret_manager_connection",
                                                             "entityId": id_or_name})

@@ -15,7 +15,7 @@ from typing import Any
 from aptui.clock import utc_now_iso
 from aptui.errors import AptuiError, Exit, usage
 from aptui.ids import new_id
-from aptui.masking import Secret
+from aptui.masking import Secret, shown
 from aptui.store.db import Store
 
 TABLE = "profiles"
@@ -60,6 +60,7 @@ def check_name(name: str) -> str:
 
 
 def not_found(name: str) -> AptuiError:
+    name = shown(name)  # `profile set-key sk-…` (the key where the name belongs) is not repeated
     return AptuiError("ENTITY_NOT_FOUND", f"no profile named {name!r}", exit_code=Exit.USAGE,
                       hint="see `aptui profile list`", params={"entityType": "Profile", "entityId": name})
 

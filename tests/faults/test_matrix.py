@@ -132,7 +132,7 @@ ERROR_LINE = re.compile(r"^aptui: ([A-Z][A-Z0-9_]+): \S.*$")
 
 
 def check(o: Outcome) -> None:
-    case, want = o.case, expected(o.case)
+    want = expected(o.case)
     info = o.describe()
     assert o.code == want.exit, info
     assert "Traceback" not in o.err + o.out and "INTERNAL" not in o.err, info

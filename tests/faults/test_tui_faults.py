@@ -52,7 +52,7 @@ async def keys_still_work(pilot, app, back_to: str) -> list[float]:
     await step("slash", *"sm.", check=lambda: app.query_one("#audit-filter", Input).value == "sm.")
     await step("escape", "question_mark", check=lambda: isinstance(app.screen, HelpScreen))
     await step("escape", check=lambda: not isinstance(app.screen, HelpScreen))
-    await step(back_to, check=lambda: app.current_pane().NUMBER == back_to)
+    await step(back_to, check=lambda: back_to == app.current_pane().NUMBER)
     assert max(steps) < KEY_BOUND, steps
     return steps
 
@@ -97,7 +97,8 @@ async def test_reference_test_against_a_conjur_that_resets(make_app, ctx, conjur
     key = conjur_double.add_host("host/ci")
     conjur_double.set_variable("prod/db/password", "s3cr3t-conjur-value")
     proxy = proxies(conjur_double.url, Fault("reset_mid_body", hold=2.0), "cyberark-conjur")
-    store_conn.create(ctx.store, provider_id="cyberark-conjur", name="conjur-resets", connection_id="conjurReset0000000001",
+    store_conn.create(ctx.store, provider_id="cyberark-conjur", name="conjur-resets",
+                      connection_id="conjurReset0000000001",
                       config=conjur_double.config("host/ci", key) | {"url": proxy.url})
     ctx.settings.timeout, ctx.settings.retries = 5.0, 1
     app = make_app()

@@ -5,8 +5,10 @@ one line."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
+import shutil
 import tempfile
 import tomllib
 from pathlib import Path
@@ -89,7 +91,7 @@ def _nest(pairs: dict[str, Any]) -> dict[str, Any]:
 
 # Known keys (and rotation tables) with hostile values: where a bad value would slip through.
 KNOWN_DOCUMENT = st.dictionaries(
-    st.sampled_from(sorted(_SCALARS) + ["rotation.policies", "rotation.items", "keymap.sm.add"]),
+    st.sampled_from([*sorted(_SCALARS), "rotation.policies", "rotation.items", "keymap.sm.add"]),
     st.one_of(SCALAR, st.dictionaries(st.sampled_from(["aws", "hashicorp", "x"]), SCALAR, max_size=2)),
     max_size=6).map(_nest)
 DOCUMENT = st.one_of(RANDOM_DOCUMENT, KNOWN_DOCUMENT)
@@ -97,6 +99,7 @@ ENVIRON = st.dictionaries(st.sampled_from(ENV_NAMES), st.one_of(TEXT, DURATIONS,
                           max_size=3)
 
 _DIR = Path(tempfile.mkdtemp(prefix="aptui-fuzz-config-"))
+atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
 _PATHS = Paths(config_dir=_DIR, data_dir=_DIR)
 
 

@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import atexit
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -30,6 +32,7 @@ TEXT = st.one_of(st.text(NO_NUL, max_size=80), st.lists(st.one_of(PIECES, st.tex
 PLAIN = st.from_regex(r"\A[A-Za-z0-9_./:@+,-]{0,20}\Z")
 
 _DIR = Path(tempfile.mkdtemp(prefix="aptui-fuzz-env-"))
+atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
 
 
 def _clean_error(err: AptuiError, codes: set[str]) -> None:

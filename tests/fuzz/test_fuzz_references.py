@@ -73,7 +73,7 @@ def upstream_resolve(value: Any) -> Any:
 
 # -- strategies ------------------------------------------------------------------------------------
 
-SPACE = st.sampled_from(sorted(JS_SPACE) + ["\x1c", "\x85", "\u200b"])  # the last three: not JS space
+SPACE = st.sampled_from([*sorted(JS_SPACE), "\x1c", "\x85", "\u200b"])  # the last three: not JS space
 PIECES = st.sampled_from(["{{", "}}", "{", "}", SEPARATOR, "|ap_sep_v1", "ap_sep_v1|", "|AP_SEP_V1|", "|", ":",
                           "/", "op://", "aws:", "secret/data/", "awsConn00000000000001", "${", "\x00"])
 TEXT = st.one_of(st.text(max_size=30),

@@ -163,7 +163,7 @@ def platform(w: World) -> None:
     w.ap.faults.clear()
     # MCP: tokens never listed; a rotation shows its new token once, in that command's stdout only
     w.json("platform", "mcp", "list", "--project", PROJECT, "--project", SECOND_PROJECT)
-    install_mcp_rotation_tokens(w.ap, [w.canaries["mcp_token_new_cli"], w.canaries["mcp_token_new_json"],
+    install_mcp_rotation_tokens(w, [w.canaries["mcp_token_new_cli"], w.canaries["mcp_token_new_json"],
                                        w.canaries["mcp_token_new_rotation"], w.canaries["mcp_token_new_tui"]])
     w.cli("platform", "mcp", "rotate", "--yes", allow={"mcp_token_new_cli"}, expect={"mcp_token_new_cli"})
     w.json("platform", "secret-managers", "create", "--provider", "aws", "--name", "plat-aws", "--set",
@@ -250,8 +250,17 @@ def incidents(w: World) -> None:
 
 def audits(w: World) -> None:
     env = w.tmp / "ap.env"
-    env.write_text(env_file(w.canaries))
+    # the last line reuses a credential aptui stores (finding file.store_secrets: named, never shown)
+    env.write_text(env_file(w.canaries) + f"AP_S3_SECRET_ACCESS_KEY={w.env['CAN_AWS_SECRET_2']}\n")
     env.chmod(0o600)
+    piece = w.tmp / "pieces" / "acme"
+    (piece / "src").mkdir(parents=True)
+    (piece / "package.json").write_text('{"name": "@acme/piece-acme", "version": "0.1.0"}')
+    (piece / "src" / "index.ts").write_text(
+        f'const apiKey = "{w.canaries.make("piece_hardcoded_key", "sk")}";\n'
+        f'const url = "https://user:{w.canaries.make("piece_url_password")}@api.acme.example/v1";\n'
+        "const token = process.env.ACME_TOKEN;\n")
+    w.json("audit", "pieces", str(piece.parent), code=1)
     compose = w.tmp / "compose.yaml"
     compose.write_text(compose_file(w.canaries))
     w.json("audit", "hardening", "--env-file", str(env), "--compose-file", str(compose), "--no-live", "--all",
@@ -268,6 +277,37 @@ def audits(w: World) -> None:
     w.cli("store", "check")
     w.json("store", "info")
     w.cli("audit", "log", "--limit", "100000")
+    w.cli("audit", "pieces", str(piece.parent), code=1)
+
+
+def passphrase(w: World) -> None:
+    """Re-key the store to a passphrase (a canary), use it, give a wrong one, re-key back to a key file."""
+    w.env["APTUI_PASSPHRASE"] = w.canaries.make("store_passphrase")
+    w.json("store", "rekey", "--passphrase")
+    w.json("store", "check")
+    w.cli("store", "check", code=3, env={"APTUI_PASSPHRASE": w.canaries.make("wrong_passphrase")})
+    w.cli("store", "rekey", "--key-file")
+    del w.env["APTUI_PASSPHRASE"]
+    w.json("store", "info")
+
+
+def slips(w: World) -> None:
+    """A secret typed where a name belongs (the easy mistakes): refused without being repeated."""
+    c = w.canaries
+    w.cli("profile", "set-key", "prod", c.make("slip_extra_argument", "sk"), code=2)
+    w.json("profile", "set-key", "prod", c.make("slip_extra_argument_json", "sk"), code=2)
+    w.cli("profile", "set-key", c.make("slip_key_as_name", "sk"), stdin="\n", code=2)
+    w.cli("sm", "add", "--provider", "aws", "--name", "slip", "--set", "region=us-east-1",
+          "--set-env", "accessKeyId=" + c.make("slip_value_as_env_name", "aws-key-id"), code=2)
+    w.json("sm", "update", "prod-aws", "--secret", c.make("slip_value_as_field", "aws-secret"), code=2)
+    w.json("sm", "show", c.make("slip_value_as_connection", "sk"), code=(1, 2))
+    w.cli("ref", "test", c.make("slip_secret_as_reference", "xoxb"))  # a plain string: passes through, masked
+    w.cli("profile", "add", "slip", "--url", "https://ap.example.com/?token=" + c.make("slip_token_in_url"),
+          "--no-key", code=2)
+    w.cli("platform", "secret-managers", "create", "--provider", "aws", "--name", "slip",
+          "--set-env", c.make("slip_set_env_value", "aws-secret"), code=2)
+    w.json("platform", "connections", "upsert", "--display-name", "slip", "--piece-name", "x",
+           "--external-id", "slip", "--value-env", c.make("slip_value_env", "xoxb"), code=2)
 
 
 def wrong_aws_credentials(w: World) -> None:
@@ -282,7 +322,8 @@ def wrong_aws_credentials(w: World) -> None:
     w.cli("sm", "test", "prod-aws", code=1, env={"APTUI_DEBUG": "1"})
 
 
-PHASES = (connections, references, caches, profiles, platform, rotation, incidents, audits, wrong_aws_credentials)
+PHASES = (connections, references, caches, profiles, platform, rotation, incidents, audits, slips,
+          wrong_aws_credentials, passphrase)
 
 
 def run_all(w: World, phases=PHASES) -> None:

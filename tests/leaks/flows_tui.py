@@ -29,6 +29,20 @@ class Screens:
         return svg
 
 
+async def until(pilot: Any, check: Any, what: str, timeout: float = 20.0) -> None:
+    """Wait for ``check()`` (a job may start a moment after the key that asked for it), then settle."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            app = pilot.app
+            raise AssertionError(f"{what}: not reached in {timeout:g}s; screen {app.screen!r}, errors "
+                                 f"{[e.one_line() for e in app.errors]}")
+        await pilot.pause(0.05)
+    await settle(pilot)
+
+
 def fill(screen: Any, **values: str) -> None:
     for name, value in values.items():
         screen.query_one(f"#f-{name}", Input).value = value
@@ -60,15 +74,13 @@ async def run(w: World, app: Any, pilot: Any) -> None:
     await pilot.pause()
     s.shot("add form filled")
     await pilot.press("ctrl+s")
-    await settle(pilot)
     table = app.query_one("#sm-table", VirtualTable)
-    assert any(r.cells[1] == "tui-aws" for r in table._rows), "the form did not add the connection"
+    await until(pilot, lambda: any(r.cells[1] == "tui-aws" for r in table._rows), "the form adds the connection")
     s.shot("connection added")
     # a failed live test: the error modal names the code, never the credential
     table.move_to_key(w.ids["vault_bad"])
     await pilot.press("t")
-    await settle(pilot)
-    assert isinstance(app.screen, ErrorModal), app.screen
+    await until(pilot, lambda: isinstance(app.screen, ErrorModal), "the failed test's error modal")
     s.shot("test failed (error modal)")
     await pilot.press("escape")
     await settle(pilot)
@@ -84,7 +96,7 @@ async def run(w: World, app: Any, pilot: Any) -> None:
     app.query_one("#ref-input", Input).value = ref(w.ids["aws"], "prod/api-keys:slack_token")
     await settle(pilot)
     await pilot.press("enter")
-    await settle(pilot)
+    await until(pilot, lambda: app.query_one("#ref-value").display, "the reference resolved")
     s.shot("reference resolved, masked")
     await pilot.press("v")
     await pilot.pause()
@@ -119,19 +131,18 @@ async def run(w: World, app: Any, pilot: Any) -> None:
     await pilot.pause()
     s.shot("upsert form filled")
     await pilot.press("ctrl+s")
-    await settle(pilot)
-    assert any(call.body.get("externalId") == "tui-slack" for call in w.ap.calls("POST", "/v1/app-connections"))
+    await until(pilot, lambda: any(call.body.get("externalId") == "tui-slack"
+                                   for call in w.ap.calls("POST", "/v1/app-connections")), "the upsert")
     s.shot("upserted")
-    install_mcp_rotation_tokens(w.ap, [c["mcp_token_new_tui"]])
+    install_mcp_rotation_tokens(w, [c["mcp_token_new_tui"]])
     await pilot.press("m")
-    await settle(pilot)
+    mcp = app.query_one("#plat-mcp-table", VirtualTable)
+    await until(pilot, lambda: mcp.total >= 1 and mcp.current_key is not None, "the MCP servers listed")
     s.shot("mcp servers")
     await pilot.press("x")
-    await pilot.pause()
-    assert isinstance(app.screen, ConfirmModal)
+    await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the rotation confirmation")
     await pilot.press("y")
-    await settle(pilot)
-    assert isinstance(app.screen, ShowOnceModal), app.screen
+    await until(pilot, lambda: isinstance(app.screen, ShowOnceModal), "the show-once token window")
     s.shot("rotated token, masked")
     await pilot.press("v")
     await pilot.pause()
@@ -146,10 +157,11 @@ async def run(w: World, app: Any, pilot: Any) -> None:
     (deploy / ".env").write_text(env_file(c, prefix="tui_"))
     (deploy / ".env").chmod(0o600)
     await pilot.press("7")
-    await settle(pilot)
+    audit = app.query_one("#audit-table", VirtualTable)
+    await until(pilot, lambda: audit.total >= 1, "the audit log listed")
     s.shot("audit log")
     await pilot.press("enter")
-    await pilot.pause()
+    await until(pilot, lambda: app.screen.is_modal, "an audit entry")
     s.shot("audit entry")
     await pilot.press("escape", "h")
     await pilot.pause()
@@ -157,10 +169,11 @@ async def run(w: World, app: Any, pilot: Any) -> None:
     assert isinstance(form, FormScreen)
     fill(form, directory=str(deploy), url="", profile="")
     await pilot.press("ctrl+s")
-    await settle(pilot)
+    findings = app.query_one("#hardening-table", VirtualTable)
+    await until(pilot, lambda: findings.total >= 5, "the hardening findings")
     s.shot("hardening findings")
     await pilot.press("enter")
-    await pilot.pause()
+    await until(pilot, lambda: app.screen.is_modal, "a finding's details")
     s.shot("finding details")
     await pilot.press("escape")
     await settle(pilot)

@@ -75,9 +75,10 @@ def finish(w: World, started: float, capsys, *, min_canaries: int, min_artefacts
     assert any(a.name.startswith("APTUI_HOME/aptui.key") for a in w.scanner.artefacts), "the key file was not scanned"
 
 
-def cli_scan(tmp_path, aptui_home, moto_aws, vault_double, conjur_double, activepieces, capsys, *, full: bool):
+def cli_scan(tmp_path, aptui_home, moto_aws, vault_double, conjur_double, activepieces, capsys, monkeypatch, *,
+             full: bool):
     started = time.perf_counter()
-    w = build_world(tmp_path, aptui_home, moto_aws, vault_double, conjur_double, activepieces)
+    w = build_world(tmp_path, aptui_home, moto_aws, vault_double, conjur_double, activepieces, monkeypatch)
     w.full = full
     flows_cli.run_all(w)
     stored = scan_store(w)
@@ -88,21 +89,26 @@ def cli_scan(tmp_path, aptui_home, moto_aws, vault_double, conjur_double, active
                            "slack_token"))
 
 
-def test_cli_flows_leak_nothing(tmp_path, aptui_home, moto_aws, vault_double, conjur_double, activepieces, capsys):
-    cli_scan(tmp_path, aptui_home, moto_aws, vault_double, conjur_double, activepieces, capsys, full=False)
+def test_cli_flows_leak_nothing(tmp_path, aptui_home, moto_aws, vault_double, conjur_double, activepieces, capsys,
+                                monkeypatch):
+    cli_scan(tmp_path, aptui_home, moto_aws, vault_double, conjur_double, activepieces, capsys, monkeypatch,
+             full=False)
 
 
 @pytest.mark.slow
 def test_cli_full_matrix_leaks_nothing(tmp_path, aptui_home, moto_aws, vault_double, conjur_double, activepieces,
-                                       capsys):
-    cli_scan(tmp_path, aptui_home, moto_aws, vault_double, conjur_double, activepieces, capsys, full=True)
+                                       capsys, monkeypatch):
+    cli_scan(tmp_path, aptui_home, moto_aws, vault_double, conjur_double, activepieces, capsys, monkeypatch,
+             full=True)
 
 
-async def test_console_flows_leak_nothing(tmp_path, ctx, moto_aws, vault_double, conjur_double, activepieces, capsys):
+async def test_console_flows_leak_nothing(tmp_path, ctx, moto_aws, vault_double, conjur_double, activepieces, capsys,
+                                         monkeypatch):
     from aptui.tui.app import AptuiApp
 
     started = time.perf_counter()
-    w = build_world(tmp_path, ctx.paths.data_dir, moto_aws, vault_double, conjur_double, activepieces)
+    w = build_world(tmp_path, ctx.paths.data_dir, moto_aws, vault_double, conjur_double, activepieces,
+                    monkeypatch)
     flows_tui.seed(w, ctx)
     app = AptuiApp(ctx, show_first_run=False)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -179,3 +185,13 @@ def test_canaries_are_unique_and_shaped():
     assert len({cn.core for cn in c.by_name.values()}) == len(c)
     with pytest.raises(AssertionError):
         c.make("n-sk", "sk")
+
+
+@pytest.mark.xfail(strict=True, reason="aptui/services/rotation/items.py repeats an unknown item id as typed "
+                                       "(reported to its owner; remove this marker once it masks it)")
+def test_rotation_item_slip_is_not_repeated(run_cli):
+    c = CanarySet()
+    key = c.make("slip_rotation_item", "sk")
+    r = run_cli("rotation", "rotate", key, "--yes")
+    assert r.code == 2
+    assert key not in r.out + r.err

@@ -45,6 +45,7 @@ class World:
     steps: list[Step] = field(default_factory=list)
     ids: dict[str, str] = field(default_factory=dict)
     full: bool = False  # the whole matrix (slow) or the CI subset
+    monkeypatch: Any = None  # pytest's: every change to a shared double is undone after the test
 
     def cli(self, *args: str, code: int | tuple[int, ...] = 0, stdin: str = "", env: dict[str, str] | None = None,
             allow: set[str] | frozenset[str] = frozenset(), expect: set[str] | frozenset[str] = frozenset(),
@@ -72,9 +73,10 @@ class World:
 
 
 def build_world(tmp: Path, home: Path, moto_aws: Any, vault_double: Any, conjur_double: Any,
-                activepieces: Any) -> World:
+                activepieces: Any, monkeypatch: Any) -> World:
     c = CanarySet()
-    w = World(home, tmp, c, Scanner(c), moto_aws, vault_double, conjur_double, activepieces)
+    w = World(home, tmp, c, Scanner(c), moto_aws, vault_double, conjur_double, activepieces,
+              monkeypatch=monkeypatch)
 
     # -- AWS (moto): the connection's credentials and the secret values behind references
     w.env["CAN_AWS_KEY_ID"] = c.make("aws_key_id", "aws-key-id")
@@ -117,10 +119,12 @@ def build_world(tmp: Path, home: Path, moto_aws: Any, vault_double: Any, conjur_
     return w
 
 
-def install_mcp_rotation_tokens(ap: Any, tokens: list[str]) -> list[str]:
-    """Make the double's MCP rotate routes answer with ``tokens`` (in order); returns what was issued."""
+def install_mcp_rotation_tokens(w: World, tokens: list[str]) -> list[str]:
+    """Make the double's MCP rotate route answer with ``tokens`` (in order) for this test only (the
+    double is shared by the whole session: ``monkeypatch`` restores it); returns what was issued."""
+    ap = w.ap
     issued: list[str] = []
-    original = ap._rotate_mcp
+    original = type(ap)._rotate_mcp.__get__(ap)
 
     def rotate(query, body, project_id):
         status, server, headers = original(query, body, project_id)
@@ -130,7 +134,7 @@ def install_mcp_rotation_tokens(ap: Any, tokens: list[str]) -> list[str]:
         server["token"] = token
         return status, server, headers
 
-    ap._rotate_mcp = rotate
+    w.monkeypatch.setattr(ap, "_rotate_mcp", rotate, raising=False)
     return issued
 
 

@@ -79,6 +79,11 @@ class AuditPane(Pane):
     def on_mount(self) -> None:
         self.action_refresh()
 
+    def on_show(self) -> None:
+        if self.view == "log":  # entries written since it was loaded (the other panes, the CLI)
+            self.action_refresh()
+        super().on_show()
+
     def focus_main(self) -> None:
         self.query_one("#audit-table" if self.view == "log" else "#hardening-table", VirtualTable).focus()
 
