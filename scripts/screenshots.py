@@ -51,6 +51,19 @@ def freeze() -> None:
     aptui.store.cache.time = _FrozenTime
 
 
+def seed_incident(ctx) -> None:
+    """An incident stopped after Flush, so pane 6 shows a timeline (fixed id: stable output)."""
+    import aptui.store.incidents
+    from aptui.clock import utc_now
+    from aptui.services import incident
+
+    aptui.store.incidents.new_id = lambda: "incDemo00000000000001"
+    inc = incident.start(ctx, "sm:prod-aws", title="Slack token pasted in a public channel", since="2h")
+    decisions = incident.Decisions(contain="elsewhere", rotated_at=utc_now(), note="rotated in the AWS console",
+                                   until="flush")
+    asyncio.run(incident.run(ctx, inc.id, decisions))
+
+
 async def shoot(ctx, pane: str, keys: tuple[str, ...], size: tuple[int, int], *, first_run: bool = False) -> str:
     from aptui.tui.app import AptuiApp
     from tests.tui.conftest import settle
@@ -109,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
 
         registered = {p.PANE_ID for p in PANES}
         for name, pane, keys, size in SHOTS:
-            if pane in registered:  # panes 5 and 6 arrive with the rotation work
+            if pane == "incident":  # seeded late: its Flush step empties the cache shown in pane 3
+                seed_incident(ctx)
+            if pane in registered:
                 outputs[name] = asyncio.run(shoot(ctx, pane, keys, size))
         ctx.close()
         canaries = [scenes.SLACK_TOKEN, "sk_test_demo_0000", "demo-pw", "demo-vault-value", "demo-secret-id",

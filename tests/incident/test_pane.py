@@ -139,7 +139,8 @@ async def test_a_stopped_step_opens_an_error_modal(app, ctx, aws_conn):
     assert stored.state == "open" and stored.data["steps"]["contain"]["status"] == "failed"
 
 
-def test_snapshot_80x24(snap_compare, ctx, monkeypatch):
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_snapshot(snap_compare, ctx, monkeypatch, size):
     import asyncio
 
     freeze(monkeypatch)
@@ -151,4 +152,4 @@ def test_snapshot_80x24(snap_compare, ctx, monkeypatch):
                                                               until="flush")))
     from aptui.tui.app import AptuiApp
 
-    assert snap_compare(AptuiApp(ctx, show_first_run=False), terminal_size=(80, 24), run_before=open_pane)
+    assert snap_compare(AptuiApp(ctx, show_first_run=False), terminal_size=size, run_before=open_pane)

@@ -187,8 +187,6 @@ def test_canaries_are_unique_and_shaped():
         c.make("n-sk", "sk")
 
 
-@pytest.mark.xfail(strict=True, reason="aptui/services/rotation/items.py repeats an unknown item id as typed "
-                                       "(reported to its owner; remove this marker once it masks it)")
 def test_rotation_item_slip_is_not_repeated(run_cli):
     c = CanarySet()
     key = c.make("slip_rotation_item", "sk")

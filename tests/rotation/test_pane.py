@@ -176,7 +176,8 @@ async def test_read_only_hides_and_refuses_changes(app, ctx):
         assert app.errors[-1].code == "READ_ONLY"
 
 
-def test_snapshot_80x24(snap_compare, ctx, monkeypatch):
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_snapshot(snap_compare, ctx, monkeypatch, size):
     freeze(monkeypatch)
     store_conn.create(ctx.store, provider_id="cyberark-conjur", name="conjur-ci", config=CONJUR)
     store_conn.create(ctx.store, provider_id="onepassword", name="op-prod", config={"serviceAccountToken": "ops_1"})
@@ -191,4 +192,4 @@ def test_snapshot_80x24(snap_compare, ctx, monkeypatch):
         pilot.app.query_one("#rotation").offline = True  # recorded dates only: no network in a snapshot
         await open_pane(pilot)
 
-    assert snap_compare(AptuiApp(ctx, show_first_run=False), terminal_size=(80, 24), run_before=run)
+    assert snap_compare(AptuiApp(ctx, show_first_run=False), terminal_size=size, run_before=run)

@@ -26,7 +26,7 @@ from typing import Any
 from aptui import clock
 from aptui.clock import iso, parse_iso
 from aptui.errors import AptuiError, Exit, usage
-from aptui.masking import mask
+from aptui.masking import mask, shown
 from aptui.providers.fields import PROVIDER_IDS, PROVIDERS
 from aptui.services.context import Context
 from aptui.store import connections as store_conn
@@ -285,7 +285,7 @@ def find_item(ctx: Context, item_id: str) -> Item:
         conn = store_conn.get(store, text) or store_conn.by_name(store, text)
         if conn is not None:
             return _with_record(ctx, _connection_item(ctx, conn), conn)
-        raise usage(f"unknown rotation item {text!r}", code="ENTITY_NOT_FOUND", hint=HINT)
+        raise usage(f"unknown rotation item {shown(text)!r}", code="ENTITY_NOT_FOUND", hint=HINT)
     if kind == "sm":
         conn = store_conn.by_name(store, rest) or store_conn.get(store, rest)
         if conn is None:
@@ -309,6 +309,7 @@ def find_item(ctx: Context, item_id: str) -> Item:
 
 
 def _missing(item_id: str, what: str, where: str) -> AptuiError:
+    item_id = shown(item_id)  # a credential typed where the item id belongs is not repeated
     return AptuiError("ENTITY_NOT_FOUND", f"no {what} for rotation item {item_id!r}", exit_code=Exit.USAGE,
                       hint=f"see `{where}`; {HINT}", params={"entityType": "RotationItem", "entityId": item_id})
 
@@ -601,7 +602,10 @@ async def list_items(ctx: Context, *, offline: bool = False, now: datetime | Non
     for exc in mcp_failures:  # a profile whose MCP listing failed counts as one failed lookup
         report.lookups[LOOKUP_UNREACHABLE if isinstance(exc, AptuiError) and exc.exit_code == Exit.UNREACHABLE
                        else LOOKUP_FAILED] += 1
-    everything = sorted(items.values(), key=lambda i: (i.due is None, i.due or now, i.id))
+    # By due minute, then id: items due together keep a stable order (dates read from providers
+    # carry sub-second noise).
+    everything = sorted(items.values(), key=lambda i: (i.due is None, (i.due or now).replace(second=0, microsecond=0),
+                                                       i.id))
     if kinds:
         everything = [i for i in everything if i.kind in kinds]
     report.overdue_any = any(i.state == OVERDUE for i in everything)
