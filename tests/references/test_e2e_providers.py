@@ -148,7 +148,8 @@ async def test_onepassword_through_the_provider_interface(ctx, onepassword_fake)
 async def test_vault_token_is_reused_across_resolutions_and_dropped_on_update(ctx, vault_double):
     role_id, secret_id = vault_double.add_approle("app")
     vault_double.put("secret", "keys", {"a": "one", "b": "two"})
-    conn = await conn_svc.add(ctx, provider_id="hashicorp", name="vault", config=vault_double.config(role_id, secret_id))
+    conn = await conn_svc.add(ctx, provider_id="hashicorp", name="vault",
+                              config=vault_double.config(role_id, secret_id))
     cid = conn["id"]
     base = vault_double.successful_logins
     for key in ("a", "b"):  # cache off: each call reaches Vault
