@@ -215,7 +215,10 @@ class AptuiApp(App[int]):
 
     @work(thread=True, exit_on_error=False, group="audit-write")
     def _audit(self, action: str, target: str, outcome: str, detail: str | None) -> None:
-        self.ctx.audit(action, target, outcome, detail)
+        try:
+            self.ctx.audit(action, target, outcome, detail)
+        except Exception as err:  # an unrecorded action must not pass silently
+            self.call_from_thread(self.report_error, err, title=f"audit log not written ({action})")
 
     # -- screenshots --------------------------------------------------------------------
     def remask_all(self) -> int:

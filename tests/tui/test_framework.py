@@ -334,3 +334,19 @@ async def test_audit_log_newest_first_filter_and_hardening_findings(make_app, ct
         await pilot.press("escape", "l")
         await pilot.pause()
         assert app.pane("audit").view == "log"
+
+
+async def test_an_audit_write_that_fails_is_reported_not_dropped(make_app, monkeypatch):
+    app = make_app()
+
+    def fail(*_args, **_kwargs):
+        raise AptuiError("STORE_DISK_FULL", "the store's disk is full", exit_code=3, hint="free some space")
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(app.ctx, "audit", fail)
+        app.audit_event("clipboard.copy", "value", "ok")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert [e.code for e in app.errors] == ["STORE_DISK_FULL"]
+        assert "the store's disk is full" in app.errors[0].message

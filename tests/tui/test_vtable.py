@@ -90,3 +90,19 @@ async def test_append_rows_while_loading():
             t.append_rows(Row(i, (f"r{i}", f"c-{i}", "ok")) for i in range(start, start + 1000))
         assert t.total == 3000
         assert t.shown == len([i for i in range(3000) if "-7" in f"c-{i}"])
+
+
+class Capped(App):
+    def compose(self):
+        yield VirtualTable([Column("id", max_width=6), Column("state", 5), Column("when", max_width=11)], id="t")
+
+    def on_mount(self):
+        self.query_one(VirtualTable).set_rows([Row(1, ("incFixed0000000000001", "open", "11-26 18:00"))])
+
+
+async def test_spare_room_shows_capped_columns_in_full_last_column_first():
+    for width, expected in ((24, [6, 5, 10]), (25, [6, 5, 11]), (31, [12, 5, 11]), (60, [21, 5, 31])):
+        app = Capped()
+        async with app.run_test(size=(width, 5)) as pilot:
+            await pilot.pause()
+            assert app.query_one(VirtualTable)._layout_widths() == expected, width

@@ -62,8 +62,8 @@ class IncidentPane(Pane):
 
     def compose(self):
         yield VirtualTable(
-            [Column("incident", 10), Column("state", 6), Column("credential", max_width=30),
-             Column("steps", 29), Column("opened", 9)],
+            [Column("incident", max_width=9), Column("state", 6), Column("credential", max_width=30),
+             Column("steps", 29), Column("opened", max_width=11)],
             empty_text="no incident — n opens one for a compromised credential", id="inc-table")
         yield Static("", id="inc-head", classes="section-title", markup=False)
         yield VirtualTable(
@@ -91,7 +91,7 @@ class IncidentPane(Pane):
         self.loaded = True
         self.incidents = {r["id"]: r for r in rows}
         table = self.query_one("#inc-table", VirtualTable)
-        table.set_rows([Row(r["id"], (r["id"][:8] + "…", r["state"], r["credential"], steps_text(r["stepStatus"]),
+        table.set_rows([Row(r["id"], (r["id"], r["state"], r["credential"], steps_text(r["stepStatus"]),
                                       r["created"][5:16].replace("T", " "))) for r in rows])
         if self.selected in self.incidents:
             table.move_to_key(self.selected)
@@ -137,7 +137,7 @@ class IncidentPane(Pane):
         nxt = doc.get("nextStep")
         since = str(doc["options"].get("since"))[5:16].replace("T", " ")
         self.query_one("#inc-head", Static).update(
-            f"{doc['id'][:8]} {doc['state']}" + (f" · next: {nxt}" if nxt else "") + f" · runs since {since}"
+            f"{doc['id']} {doc['state']}" + (f" · next: {nxt}" if nxt else "") + f" · runs since {since}"
             + f" · {doc['title']}")
         timeline = self.query_one("#inc-timeline", VirtualTable)
         timeline.set_rows([Row(e["seq"], (e["at"][11:19], e["step"], e["action"], e["outcome"], e["detail"] or ""))

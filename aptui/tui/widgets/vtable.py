@@ -102,6 +102,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._view: list[int] = []
         self._filter = ""
         self._widths: list[int] = [len(c.label) for c in self.columns]
+        self._natural: list[int] = list(self._widths)
 
     # -- data ---------------------------------------------------------------------------
     @property
@@ -161,14 +162,17 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _measure(self) -> None:
         sample = self._rows[:1000]
-        widths = []
+        widths, natural = [], []
         for n, col in enumerate(self.columns):
             if col.width is not None:
                 widths.append(col.width)
+                natural.append(col.width)
                 continue
-            longest = max((len(_plain(r.cells[n])) for r in sample if n < len(r.cells)), default=0)
-            widths.append(min(col.max_width, max(len(col.label), longest)))
-        self._widths = widths
+            longest = max(len(col.label), max((len(_plain(r.cells[n])) for r in sample if n < len(r.cells)),
+                                              default=0))
+            widths.append(min(col.max_width, longest))
+            natural.append(longest)
+        self._widths, self._natural = widths, natural
 
     @property
     def current_row(self) -> Row | None:
@@ -237,13 +241,18 @@ class VirtualTable(ScrollView, can_focus=True):
 
     # -- rendering ----------------------------------------------------------------------
     def _layout_widths(self) -> list[int]:
-        """Fit the terminal: the last column takes spare room; too wide, the widest fitted
-        columns shrink first (never below 6), so nothing scrolls sideways."""
+        """Fit the terminal: spare room first shows capped columns in full (the last one first),
+        then goes to the last column; too wide, the widest fitted columns shrink first (never below 6), so
+        nothing scrolls sideways."""
         widths = list(self._widths)
         if not widths:
             return widths
         room = self.size.width - (sum(widths) + len(widths))
         if room > 0:
+            for n in (len(widths) - 1, *range(len(widths) - 1)):
+                grow = min(room, max(0, self._natural[n] - widths[n]))
+                widths[n] += grow
+                room -= grow
             widths[-1] += room
             return widths
         flexible = [n for n, c in enumerate(self.columns) if c.width is None]
