@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from aptui.activepieces import api_keys as ap_api_keys
 from aptui.activepieces import connections as ap_connections
 from aptui.activepieces import flags as ap_flags
 from aptui.activepieces import mcp as ap_mcp
@@ -107,6 +108,19 @@ async def list_pieces(ctx: Context, profile: ProfileRef = None, *, project: str 
     items = await ap_pieces.list_pieces(p.client, project_id=p.project(project, required=False),
                                         include_hidden=include_hidden, search=search)
     return [i for i in items if i["private"]] if private_only else items
+
+
+async def own_api_key(ctx: Context, profile: ProfileRef = None) -> dict[str, Any]:
+    """The platform's record of the key this profile uses (``GET /v1/api-keys``).
+
+    ``{"keys": n listed, "matches": [entries whose truncatedValue is the key's last 4 chars]}``:
+    exactly one match is the profile's key (``created``, ``lastUsedAt``); none means the key is
+    not a platform API key the list shows; several are ambiguous.
+    """
+    p = await session(ctx, profile)
+    keys = await ap_api_keys.list_api_keys(p.client)
+    key = profile_service.resolve_api_key(ctx, p.profile)
+    return {"keys": len(keys), "matches": ap_api_keys.matching(keys, key)}
 
 
 # -- app connections ------------------------------------------------------------------------------

@@ -290,7 +290,8 @@ class ActivepiecesDouble:
     def reset(self, *, seed: bool = True) -> None:
         """Forget everything (state, faults, log); re-seed from the shared fixtures."""
         with self._lock:
-            self.api_keys: set[str] = {self.api_key}
+            self.api_keys: set[str] = {self.api_key}  # every bearer token the double accepts
+            self.api_key_records: list[dict[str, Any]] = []  # GET /v1/api-keys (with "_value": test side only)
             self.platform_id = DEFAULT_PLATFORM
             self.projects: list[dict[str, Any]] = []
             self.connections: list[dict[str, Any]] = []
@@ -307,7 +308,7 @@ class ActivepiecesDouble:
             self.pieces: list[dict[str, Any]] = []
             self.flags: dict[str, Any] = {"CURRENT_VERSION": "0.71.2", "LATEST_VERSION": "0.72.0", "EDITION": "ee",
                                           "ENVIRONMENT": "prod"}
-            self.features = {"secretManagers": True, "globalConnections": True}
+            self.features = {"secretManagers": True, "globalConnections": True, "apiKeys": True}
             self.platform_admin = True
             self.max_limit = 100
             self.faults: list[Fault] = []
@@ -319,6 +320,8 @@ class ActivepiecesDouble:
 
     def seed_from_fixtures(self) -> None:
         with self._lock:
+            created = (datetime.now(UTC) - timedelta(days=40)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            self.issue_api_key("aptui operator", value=self.api_key, created=created)
             self.projects = copy.deepcopy(load_fixture("projects.list.json")["data"])
             self.connections = copy.deepcopy(load_fixture("app-connections.list.json")["data"])
             self.runs = copy.deepcopy(load_fixture("flow-runs.list.json")["data"])
@@ -396,6 +399,18 @@ class ActivepiecesDouble:
         with self._lock:
             self.runs.append(run)
         return run
+
+    def issue_api_key(self, display_name: str, *, value: str | None = None,
+                      created: str | None = None) -> dict[str, Any]:
+        """A platform API key as ``api-key-service.add`` makes it (``sk-`` + 61); accepted from now on."""
+        value = value or "sk-" + "".join(secrets.choice(ALNUM) for _ in range(61))
+        stamp = created or now_iso()
+        record = {"id": new_ap_id(), "created": stamp, "updated": stamp, "platformId": self.platform_id,
+                  "displayName": display_name, "truncatedValue": value[-4:], "lastUsedAt": None, "_value": value}
+        with self._lock:
+            self.api_keys.add(value)
+            self.api_key_records.append(record)
+        return record
 
     def add_mcp(self, project_id: str, *, disabled_tools: list[str] | None = None,
                 token: str | None = None) -> dict[str, Any]:
@@ -493,6 +508,10 @@ class ActivepiecesDouble:
             token = auth[7:] if auth.startswith("Bearer ") else None
             if token not in self.api_keys:
                 raise Reply(401, load_fixture("error.unauthorized.json"))
+            with self._lock:  # api-key-service.getByValue stamps lastUsedAt on every use
+                for record in self.api_key_records:
+                    if record["_value"] == token:
+                        record["lastUsedAt"] = now_iso()
         for m, pattern, fn in self._routes():
             if m == method:
                 match = pattern.fullmatch(path)
@@ -513,6 +532,9 @@ class ActivepiecesDouble:
             ("GET", r(r"/v1/flow-runs"), self._list_runs),
             ("POST", r(r"/v1/flow-runs/([^/]+)/retry"), self._retry_run),
             ("GET", r(r"/v1/pieces"), self._list_pieces),
+            ("GET", r(r"/v1/api-keys"), self._list_api_keys),
+            ("POST", r(r"/v1/api-keys"), self._create_api_key),
+            ("DELETE", r(r"/v1/api-keys/([^/]+)"), self._delete_api_key),
             ("GET", r(r"/v1/secret-managers"), self._list_sm),
             ("POST", r(r"/v1/secret-managers"), self._create_sm),
             ("DELETE", r(r"/v1/secret-managers/cache"), self._clear_cache),
@@ -709,6 +731,32 @@ class ActivepiecesDouble:
         if not self.features.get(name, True):
             raise ap_error(402, "FEATURE_DISABLED", "Feature is disabled", feature=name)
 
+    @staticmethod
+    def _public_key(record: dict[str, Any]) -> dict[str, Any]:
+        return {k: copy.deepcopy(v) for k, v in record.items() if not k.startswith("_")}
+
+    def _list_api_keys(self, query, body):
+        """``SeekPage(ApiKeyResponseWithoutValue)``: every key at once, ``next`` null (no paging upstream)."""
+        self._require_feature("apiKeys")
+        data = [self._public_key(r) for r in self.api_key_records if r["platformId"] == self.platform_id]
+        return 200, {"data": data, "next": None, "previous": None}, {}
+
+    def _create_api_key(self, query, body):
+        self._require_feature("apiKeys")
+        self._validate("CreateApiKeyRequest", body)
+        record = self.issue_api_key(body["displayName"])
+        return 201, {**self._public_key(record), "value": record["_value"]}, {}
+
+    def _delete_api_key(self, query, body, key_id):
+        self._require_feature("apiKeys")
+        record = next((r for r in self.api_key_records if r["id"] == key_id and r["platformId"] == self.platform_id),
+                      None)
+        if record is None:
+            raise ap_error(404, "ENTITY_NOT_FOUND", f"api key with id {key_id} not found")
+        self.api_key_records.remove(record)
+        self.api_keys.discard(record["_value"])
+        return 200, None, {}
+
     def _list_sm(self, query, body):
         self._require_feature("secretManagers")
         items = self.secret_managers
@@ -850,9 +898,24 @@ class ActivepiecesDouble:
                 self.response_problems.append(f"{method} {path} -> {status}: {problems[:3]}")
 
 
-def _response_schema(method: str, path: str, mcp_mode: str) -> tuple[str, bool] | None:
+@cache
+def _api_key_with_value() -> str:
+    schema = copy.deepcopy(load_schema("ApiKeyResponseWithoutValue"))
+    schema["properties"]["value"] = {"type": "string", "pattern": "^sk-"}
+    schema["required"].append("value")
+    return json.dumps(schema)
+
+
+def api_key_with_value_schema() -> dict[str, Any]:
+    """``ApiKeyResponseWithValue`` (ee-shared): the listed shape plus ``value``, answered once by create."""
+    return json.loads(_api_key_with_value())
+
+
+def _response_schema(method: str, path: str, mcp_mode: str) -> tuple[str | dict[str, Any], bool] | None:
     table = [
         ("GET", r"/v1/projects", "Project", True),
+        ("GET", r"/v1/api-keys", "ApiKeyResponseWithoutValue", True),
+        ("POST", r"/v1/api-keys", api_key_with_value_schema(), False),
         ("GET", r"/v1/app-connections", "AppConnectionWithoutSensitiveData", True),
         ("POST", r"/v1/app-connections(/[^/]+)?", "AppConnectionWithoutSensitiveData", False),
         ("GET", r"/v1/flow-runs", "FlowRun", True),

@@ -16,7 +16,7 @@ from aptui.tui.screens.help import HelpScreen
 from tests.faults.proxy import Fault, FaultProxy
 from tests.tui.conftest import settle
 
-KEY_BOUND = 1.0  # seconds for one key to take visible effect (Pilot's own pauses included)
+KEY_BOUND = 1.5  # seconds for one key to take visible effect (Pilot's own pauses, a loaded 2-core runner)
 CONNECTION_FAILED = "SECRET_MANAGER_CONNECTION_FAILED"
 
 
@@ -129,7 +129,7 @@ async def test_platform_load_during_a_5xx_burst(make_app, ctx, activepieces, pro
     from aptui.store import profiles
     from tests.doubles.activepieces import DEFAULT_PROJECT
 
-    proxy = proxies(activepieces.url, Fault("burst_5xx", hold=0.6, method="GET", path="/app-connections"),
+    proxy = proxies(activepieces.url, Fault("burst_5xx", hold=1.5, method="GET", path="/app-connections"),
                     "activepieces")
     profiles.create(ctx.store, "burst", proxy.url, api_key=Secret(activepieces.api_key),
                     default_project=DEFAULT_PROJECT, make_default=True)

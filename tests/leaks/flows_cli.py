@@ -220,7 +220,7 @@ def rotation(w: World) -> None:
     w.json("rotation", "list", code=(0, 1, 4))
     w.json("rotation", "show", "sm:prod-aws", code=(0, 1, 4))
     w.cli("rotation", "rotate", "sm:rot-aws", "--yes", "--no-publish")
-    w.ap.api_keys.add(w.env["CAN_AP_NEW_KEY"])
+    w.ap.issue_api_key("rotated by the leak scan", value=w.env["CAN_AP_NEW_KEY"])
     w.json("rotation", "rotate", "profile:prod", "--secret-env", "CAN_AP_NEW_KEY", "--yes")
     w.cli("rotation", "rotate", f"mcp:prod/{PROJECT}", "--yes", allow={"mcp_token_new_rotation"},
           expect={"mcp_token_new_rotation"})

@@ -57,13 +57,71 @@ async def test_prompted_kinds_need_the_new_value(ctx):
     assert exc.value.code == "VALIDATION"
 
 
-async def test_profile_api_key_rotation(ctx, activepieces, ap_profile):
-    new_key = "sk-" + "N" * 40
-    activepieces.api_keys.add(new_key)
-    rot = await rotation.rotate(ctx, "profile:ap-test", new_secret=Secret(new_key))
-    assert rot.done and [r.step for r in rot.results] == ["test", "store"]
+async def test_profile_api_key_rotation_revokes_the_old_key(ctx, activepieces, ap_profile):
+    from aptui.services import platform
+
+    old_key, new_key = activepieces.api_key, "sk-" + "N" * 40
+    activepieces.issue_api_key("aptui 2026-11", value=new_key)
+    steps = []
+    rot = await rotation.rotate(ctx, "profile:ap-test", new_secret=Secret(new_key),
+                                confirm=lambda step, text: steps.append((step, text)) or True)
+    assert rot.done and [r.step for r in rot.results] == ["test", "store", "retire"]
     assert store_profiles.api_key(ctx.store, ap_profile).reveal() == new_key
     assert store_rot.records(ctx.store, ap_profile.id)[0].event == "rotated"
+    old_id = rot.facts["oldKeyId"]
+    assert "revoke the old API key 'aptui operator' (" + old_id in steps[2][1]
+    assert rot.results[2].detail == f"API key 'aptui operator' ({old_id}) revoked"
+    assert old_key not in activepieces.api_keys and [r["displayName"] for r in activepieces.api_key_records] == [
+        "aptui 2026-11"]
+    [delete] = activepieces.calls("DELETE", "/v1/api-keys/")
+    assert delete.path == f"/v1/api-keys/{old_id}" and delete.authorization == f"Bearer {new_key}"
+    assert await platform.list_projects(ctx)  # no session left holding the revoked key
+    await platform.aclose(ctx)
+    audit = " ".join(str(r) for r in ctx.store.query("SELECT * FROM audit_log"))
+    assert "rotation.retire" in audit and new_key not in audit and old_key not in audit
+
+
+@pytest.mark.parametrize(("setup", "why"), [
+    ("unlisted", "not among the platform's 0 API key(s)"),
+    ("ambiguous", "2 listed keys end in the same 4 characters"),
+    ("disabled", "FEATURE_DISABLED"),
+])
+async def test_profile_key_retire_is_skipped_when_the_old_key_is_not_identified(ctx, activepieces, ap_profile,
+                                                                                  setup, why):
+    new_key = "sk-" + "M" * 40
+    activepieces.api_keys.add(new_key)
+    if setup == "unlisted":
+        activepieces.api_key_records.clear()
+    elif setup == "ambiguous":
+        activepieces.issue_api_key("twin", value="sk-" + "T" * 57 + activepieces.api_key[-4:])
+    else:
+        activepieces.features["apiKeys"] = False
+    rot = await rotation.rotate(ctx, "profile:ap-test", new_secret=Secret(new_key))
+    assert rot.done and rot.results[2].outcome == "skipped" and why in rot.results[2].detail
+    assert "revoke it yourself" in rot.results[2].detail
+    assert activepieces.api_key in activepieces.api_keys and not activepieces.calls("DELETE", "/v1/api-keys")
+
+
+async def test_profile_key_retire_failure_stops_with_both_keys_working_and_resumes(ctx, activepieces, ap_profile):
+    new_key = "sk-" + "R" * 40
+    activepieces.api_keys.add(new_key)
+    ctx.settings.retries = 0
+    activepieces.fault(r"/v1/api-keys/", method="DELETE", status=503, times=1)
+    with pytest.raises(rotation.RotationStopped) as exc:
+        await rotation.rotate(ctx, "profile:ap-test", new_secret=Secret(new_key))
+    assert exc.value.step == "retire" and "is still ACTIVE" in exc.value.message
+    assert "the old API key 'aptui operator'" in exc.value.message
+    assert store_profiles.api_key(ctx.store, ap_profile).reveal() == new_key
+    assert activepieces.api_key in activepieces.api_keys
+    rot = await rotation.rotate(ctx, "profile:ap-test")
+    assert rot.done and [r.step for r in rot.results] == ["retire"] and rot.results[0].outcome == "done"
+    assert activepieces.api_key not in activepieces.api_keys
+
+
+async def test_profile_key_rotation_refuses_the_key_in_use(ctx, activepieces, ap_profile):
+    with pytest.raises(AptuiError) as exc:
+        await rotation.rotate(ctx, "profile:ap-test", new_secret=Secret(activepieces.api_key))
+    assert exc.value.code == "ROTATION_SAME_SECRET"
 
 
 async def test_profile_key_refused_by_the_platform_is_not_stored(ctx, activepieces, ap_profile):

@@ -101,6 +101,26 @@ def test_prompted_rotation_reads_the_new_value_from_env_or_stdin(ctx, run_cli, a
     assert run_cli("rotation", "rotate", "profile:ap-test", "--yes", "--secret-env", "MISSING").code == 2
 
 
+def test_profile_key_dated_then_rotated_and_the_old_one_revoked(ctx, run_cli, activepieces, ap_profile):
+    ctx.close()
+    listed = run_cli("rotation", "list", "--json", "--kind", "activepieces-api-key")
+    assert listed.code == 0, listed.err
+    [item] = listed.json["items"]
+    assert item["id"] == "profile:ap-test" and item["source"] == "observed:activepieces.api-keys"
+    assert item["confidence"] == "high" and item["lookup"] == "observed"
+    new_key = activepieces.issue_api_key("aptui rotated")["_value"]
+    res = run_cli("rotation", "rotate", "profile:ap-test", "--yes", "--json", "--secret-env", "NEW_KEY",
+                  env={"NEW_KEY": new_key})
+    assert res.code == 0, res.err
+    assert [(r["step"], r["outcome"]) for r in res.json["results"]] == [("test", "done"), ("store", "done"),
+                                                                        ("retire", "done")]
+    assert new_key not in res.out + res.err and activepieces.api_key not in res.out + res.err
+    assert activepieces.api_key not in activepieces.api_keys
+    again = run_cli("rotation", "list", "--json", "--kind", "activepieces-api-key")
+    assert again.json["items"][0]["source"] == "observed:activepieces.api-keys"
+    assert any("'aptui rotated'" in n for n in again.json["items"][0]["notes"])
+
+
 def test_mcp_rotation_shows_the_token_once(ctx, run_cli, activepieces, ap_profile):
     ctx.close()
     res = run_cli("rotation", "rotate", f"mcp:ap-test/{DEFAULT_PROJECT}", "--yes")

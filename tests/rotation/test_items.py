@@ -161,6 +161,52 @@ async def test_mcp_tokens_are_dated_from_the_server(ctx, activepieces, ap_profil
     assert (utc_now() - item.last_rotated).total_seconds() < 60
 
 
+async def test_profile_key_is_dated_from_the_platform_key_list(ctx, activepieces, ap_profile):
+    item = by_id(await rot_items.list_items(ctx))["profile:ap-test"]
+    assert item.source == "observed:activepieces.api-keys" and item.confidence == "high"
+    assert abs((utc_now() - item.last_rotated).total_seconds() - 40 * DAY) < 60  # the double's seed
+    assert item.policy == 90 * DAY and item.state == rot_items.OK
+    assert any("'aptui operator'" in n and "last used 20" in n for n in item.notes)
+    assert activepieces.calls("GET", "/v1/api-keys")
+    assert rot_items.short_source(item.source) == "obs:api-keys"
+
+
+async def test_profile_key_with_an_ambiguous_tail_takes_the_oldest_date(ctx, activepieces, ap_profile):
+    older = (utc_now() - timedelta(days=120)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    activepieces.issue_api_key("ci bot", value="sk-" + "Z" * 57 + activepieces.api_key[-4:], created=older)
+    activepieces.issue_api_key("unrelated", value="sk-" + "Y" * 57 + "QQQQ", created=older)
+    item = by_id(await rot_items.list_items(ctx))["profile:ap-test"]
+    assert item.confidence == "low" and item.state == rot_items.OVERDUE
+    assert abs((utc_now() - item.last_rotated).total_seconds() - 120 * DAY) < 60
+    assert any("2 platform API keys end in the same 4 characters" in n for n in item.notes)
+
+
+@pytest.mark.parametrize(("status", "code", "note"), [
+    (None, None, "not among the platform's 0 API key(s)"),
+    (403, "AUTHORIZATION", "GET /v1/api-keys denied (AUTHORIZATION)"),
+    (402, "FEATURE_DISABLED", "does not list API keys (FEATURE_DISABLED)"),
+    (404, "ENTITY_NOT_FOUND", "does not list API keys (ENTITY_NOT_FOUND)"),
+    (500, "INTERNAL", "GET /v1/api-keys failed"),
+])
+async def test_profile_key_not_dated_by_the_platform_keeps_the_recorded_date(ctx, activepieces, ap_profile,
+                                                                             status, code, note):
+    from aptui.store import rotation as store_rot
+
+    store_rot.add_record(ctx.store, ap_profile.id, "activepieces-api-key", "rotated", "2026-11-01T00:00:00.000Z",
+                         note="x")
+    ctx.settings.retries = 0
+    if status is None:
+        activepieces.api_key_records.clear()
+    else:
+        activepieces.fault(r"/v1/api-keys", status=status, body={"code": code, "params": {"message": "no"}},
+                           times=None)
+    item = by_id(await rot_items.list_items(ctx))["profile:ap-test"]
+    assert item.source == "recorded" and item.last_rotated.day == 1, item.notes
+    assert any(note in n for n in item.notes), item.notes
+    if status == 403:
+        assert item.lookup == rot_items.LOOKUP_DENIED
+
+
 async def test_mcp_listing_failure_keeps_recorded_items(ctx, activepieces, ap_profile):
     from aptui.store import rotation as store_rot
 

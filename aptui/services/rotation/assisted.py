@@ -6,7 +6,9 @@ Plans by kind:
 - ``hashicorp``: inspect → create (new secret ID for the role) → test → store → publish → retire
   (destroy the old secret ID by accessor, if the policy permits);
 - ``cyberark-conjur``, ``onepassword``: (new value from a hidden prompt) → test → store → publish;
-- ``activepieces-api-key``: (new key from a hidden prompt) → test → store;
+- ``activepieces-api-key``: (new key from a hidden prompt) → test (and find the old key's entry in
+  ``GET /v1/api-keys`` by its last four characters) → store → retire (revoke the old key with
+  ``DELETE /v1/api-keys/:id``; skipped, with the reason, when the platform cannot say which it is);
 - ``mcp-token``: rotate through the platform API (the new token is returned once).
 
 The run (``rotation_runs``) is written before and after every step; a provider-issued credential
@@ -42,7 +44,7 @@ PLANS: dict[str, tuple[str, ...]] = {
     "hashicorp": ("inspect", "create", "test", "store", "publish", "retire"),
     "cyberark-conjur": ("test", "store", "publish"),
     "onepassword": ("test", "store", "publish"),
-    API_KEY: ("test", "store"),
+    API_KEY: ("test", "store", "retire"),
     MCP_TOKEN: ("rotate",),
 }
 # The secret field a prompted rotation replaces.
@@ -185,6 +187,15 @@ def _prompt_staged(ctx: Context, item: Item, value: Secret) -> dict[str, str]:
     if not text.strip():
         raise usage("the new credential is empty")
     if item.kind == API_KEY:
+        from aptui.services import profiles as profile_service
+        from aptui.store import profiles as store_profiles
+
+        prof = store_profiles.require(ctx.store, item.profile_id or "")
+        current = None
+        with contextlib.suppress(AptuiError):  # no key yet (nor AP_API_KEY): nothing to compare with
+            current = profile_service.resolve_api_key(ctx, prof).reveal()
+        if current == text:
+            raise usage("the new API key is the one the profile already uses", code="ROTATION_SAME_SECRET")
         return {"apiKey": text}
     conn = store_conn.get(ctx.store, item.connection_id or "")
     if conn is None:
@@ -228,7 +239,11 @@ def describe(ctx: Context, rot: Rotation, step: str | None = None) -> str:
                           "token stops working at once and the new one is shown once"}
     elif item.kind == API_KEY:
         text = {"test": f"test the new API key against profile {item.profile}'s platform (GET /v1/projects)",
-                "store": f"replace the API key stored in profile {item.profile}"}
+                "store": f"replace the API key stored in profile {item.profile}",
+                "retire": (f"revoke the old {f['oldKey']} on the platform (DELETE /v1/api-keys/:id): anything "
+                           "else still using it stops working" if f.get("oldKeyId") else
+                           "revoke the old API key: the platform did not say which entry it is "
+                           f"({f.get('oldKeyLookup', 'not looked up')}), so this step will be skipped")}
     else:
         text = {"test": "test the connection with the new credential (as Activepieces does)",
                 "store": "replace the credential stored in aptui with the tested new one",
@@ -254,7 +269,7 @@ def state_text(rot: Rotation) -> str:
     kind, f = rot.item.kind, rot.facts
     new = f.get("newKey") or f.get("newAccessor") or "the new credential"
     old = f.get("oldKey") or (f"secret ID (accessor {f['oldAccessor']})" if f.get("oldAccessor")
-                              else "the old credential")
+                              else "credential")
     if kind == MCP_TOKEN:
         return "the token was not rotated" if rot.status("rotate") != STARTED else \
             "the platform may or may not have rotated the token; rotate again to get one you can see"
@@ -689,25 +704,58 @@ async def _vault_retire(ctx: Context, rot: Rotation, _delay) -> StepResult:
 
 # -- prompted credentials, API keys, MCP ------------------------------------------------------------------
 
-async def _api_key_test(ctx: Context, rot: Rotation, _delay) -> StepResult:
+def _key_client(ctx: Context, prof, key: str):
+    """A client for ``prof``'s platform with ``key`` (not the session cache: that holds the old key)."""
     from aptui.activepieces.client import ActivepiecesClient, ClientOptions
+
+    verify: bool | str = prof.ca_bundle or True
+    if not prof.verify_tls:
+        verify = False
+    return ActivepiecesClient(prof.base_url, Secret(key), options=ClientOptions(
+        timeout=ctx.settings.timeout, retries=ctx.settings.retries, verify=verify))
+
+
+async def _api_key_test(ctx: Context, rot: Rotation, _delay) -> StepResult:
     from aptui.store import profiles as store_profiles
 
     prof = store_profiles.require(ctx.store, rot.item.profile_id or "")
     key = store_rot.staged(ctx.store, rot.run).get("apiKey")
     if not key:
         raise AptuiError("ROTATION_STATE_LOST", "the staged new key is missing", hint="abort and start again")
-    verify: bool | str = prof.ca_bundle or True
-    if not prof.verify_tls:
-        verify = False
-    client = ActivepiecesClient(prof.base_url, Secret(key), options=ClientOptions(
-        timeout=ctx.settings.timeout, retries=ctx.settings.retries, verify=verify))
+    client = _key_client(ctx, prof, key)
     try:
         await client.get("/v1/projects", {"limit": 1})
+        await _find_old_api_key(ctx, rot, prof, client, key)
     finally:
         await client.aclose()
     _mark(ctx, rot, "test", DONE, "GET /v1/projects accepted the new key", advance=True)
-    return StepResult("test", DONE, "the platform accepted the new key")
+    return StepResult("test", DONE, "the platform accepted the new key"
+                      + (f"; the old key is {rot.facts['oldKey']}" if rot.facts.get("oldKeyId") else ""))
+
+
+async def _find_old_api_key(ctx: Context, rot: Rotation, prof, client, new_key: str) -> None:
+    """Remember which ``GET /v1/api-keys`` entry is the key being replaced (for ``retire``)."""
+    from aptui.activepieces import api_keys as ap_api_keys
+    from aptui.services import profiles as profile_service
+
+    f = rot.facts
+    for stale in ("oldKey", "oldKeyId", "oldKeyLookup"):
+        f.pop(stale, None)
+    try:
+        old = profile_service.resolve_api_key(ctx, prof)
+        keys = await ap_api_keys.list_api_keys(client)
+    except AptuiError as err:
+        f["oldKeyLookup"] = f"{err.code}: {err.message}"
+        return
+    old_matches = ap_api_keys.matching(keys, old)
+    if len(old_matches) == 1 and not ap_api_keys.matching(old_matches, Secret(new_key)):
+        entry = old_matches[0]
+        f["oldKeyId"] = str(entry.get("id"))
+        f["oldKey"] = f"API key '{entry.get('displayName')}' ({entry.get('id')})"
+    elif old_matches:
+        f["oldKeyLookup"] = f"{len(old_matches)} listed keys end in the same 4 characters"
+    else:
+        f["oldKeyLookup"] = f"not among the platform's {len(keys)} API key(s)"
 
 
 async def _api_key_store(ctx: Context, rot: Rotation, _delay) -> StepResult:
@@ -718,7 +766,38 @@ async def _api_key_store(ctx: Context, rot: Rotation, _delay) -> StepResult:
     with ctx.store.transaction():
         store_profiles.set_api_key(ctx.store, prof.name, Secret(key), source=f"aptui rotation {rot.run.id}")
         _mark(ctx, rot, "store", DONE, "profile key replaced", advance=True)
-    return StepResult("store", DONE, f"profile {prof.name} now uses the new key; revoke the old key on the platform")
+    return StepResult("store", DONE, f"profile {prof.name} now uses the new key")
+
+
+async def _api_key_retire(ctx: Context, rot: Rotation, _delay) -> StepResult:
+    from aptui.activepieces import api_keys as ap_api_keys
+    from aptui.activepieces.client import ApiError
+    from aptui.services import platform
+    from aptui.services import profiles as profile_service
+    from aptui.store import profiles as store_profiles
+
+    f = rot.facts
+    if not f.get("oldKeyId"):
+        why = f.get("oldKeyLookup", "not looked up")
+        _mark(ctx, rot, "retire", SKIPPED, why, advance=True)
+        return StepResult("retire", SKIPPED, f"the old key was not identified ({why}): revoke it yourself in the "
+                                             "platform's API keys settings")
+    prof = store_profiles.require(ctx.store, rot.item.profile_id or "")
+    client = _key_client(ctx, prof, profile_service.resolve_api_key(ctx, prof).reveal())  # the new key, stored
+    _mark(ctx, rot, "retire", STARTED, f"revoking {f['oldKey']}")
+    try:
+        try:
+            await ap_api_keys.delete_api_key(client, f["oldKeyId"])
+            detail = f"{f['oldKey']} revoked"
+        except ApiError as err:
+            if err.status != 404:
+                raise
+            detail = f"{f['oldKey']} was already gone"
+    finally:
+        await client.aclose()
+        await platform.aclose(ctx)  # open sessions still carry the revoked key: the next call opens anew
+    _mark(ctx, rot, "retire", DONE, detail, advance=True)
+    return StepResult("retire", DONE, detail)
 
 
 async def _mcp_rotate(ctx: Context, rot: Rotation, _delay) -> StepResult:
@@ -742,7 +821,7 @@ _HANDLERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("hashicorp", "test"): _test_new, ("hashicorp", "store"): _store_new, ("hashicorp", "publish"): _publish,
     ("hashicorp", "retire"): _vault_retire,
     ("prompt", "test"): _test_new, ("prompt", "store"): _store_new, ("prompt", "publish"): _publish,
-    (API_KEY, "test"): _api_key_test, (API_KEY, "store"): _api_key_store,
+    (API_KEY, "test"): _api_key_test, (API_KEY, "store"): _api_key_store, (API_KEY, "retire"): _api_key_retire,
     (MCP_TOKEN, "rotate"): _mcp_rotate,
 }
 

@@ -9,7 +9,8 @@ Item ids (stable, readable, accepted by ``rotation mark``/``rotate`` and ``incid
 Dates come from the provider where it can tell (``observed:<api>``, high confidence): IAM
 ListAccessKeys ``CreateDate`` of the connection's own key, Vault's secret-id lookup
 (``creation_time``/``expiration_time``), DescribeSecret/ListSecretVersionIds for AWS secrets, the
-MCP server's ``created``/``updated``. Otherwise it is the date aptui last saw the credential set or
+MCP server's ``created``/``updated``, the platform's ``GET /v1/api-keys`` entry of a profile's own
+key (matched on its last four characters). Otherwise it is the date aptui last saw the credential set or
 rotated (``recorded``: medium when aptui did it, low when an operator marked it). A lookup that
 fails never fails the list: the item keeps its recorded date and a note says why.
 """
@@ -496,6 +497,40 @@ def _date_mcp(item: Item, server: dict[str, Any]) -> None:
               "the creation date is used, so the due date is early rather than late")
 
 
+async def _lookup_api_key(ctx: Context, item: Item, profile: store_profiles.Profile, rec) -> None:
+    """Date a profile's API key from the platform's key list (matched on its last 4 characters)."""
+    from aptui.activepieces.client import ApiError
+    from aptui.services import platform
+
+    try:
+        found = await platform.own_api_key(ctx, profile)
+    except ApiError as err:
+        if err.status == 403:
+            item.lookup = LOOKUP_DENIED
+            item.note(f"GET /v1/api-keys denied ({err.code}): recorded date")
+            return
+        if err.status in (402, 404):  # FEATURE_DISABLED, or a platform without the API-key module
+            item.note(f"the platform does not list API keys ({err.code}): recorded date")
+            return
+        raise
+    matches, listed = found["matches"], found["keys"]
+    if not matches:
+        item.note(f"the key is not among the platform's {listed} API key(s) (revoked, or not a platform key): "
+                  "recorded date")
+        return
+    oldest = min(matches, key=lambda m: _as_utc(m.get("created")) or clock.utc_now())
+    api = "activepieces.api-keys"
+    if len(matches) == 1:
+        _observed(item, oldest.get("created"), api, rec=rec)
+    else:
+        _observed(item, oldest.get("created"), api, LOW, rec)
+        item.note(f"{len(matches)} platform API keys end in the same 4 characters: the oldest creation date is "
+                  "used, so the due date is early rather than late")
+    used = oldest.get("lastUsedAt")
+    item.note(f"platform API key '{oldest.get('displayName')}' ({oldest.get('id')}), "
+              + (f"last used {str(used)[:16].replace('T', ' ')}" if used else "never used"))
+
+
 async def _bounded(coro, seconds: float):
     return await asyncio.wait_for(coro, seconds)
 
@@ -559,6 +594,15 @@ async def list_items(ctx: Context, *, offline: bool = False, now: datetime | Non
         except Exception as exc:  # one item's failure is a note, never the list's
             _lookup_failed(item, exc, label)
 
+    async def run_api_key(prof: store_profiles.Profile) -> None:
+        item = items[f"profile:{prof.name}"]
+        try:
+            await _bounded(_lookup_api_key(ctx, item, prof, recs.get(item.record_key)), timeout)
+        except Exception as exc:  # one item's failure is a note, never the list's
+            if isinstance(exc, AptuiError) and exc.code in ("API_KEY_MISSING", "PROFILE_MISSING"):
+                return
+            _lookup_failed(item, exc, "GET /v1/api-keys")
+
     async def run_mcp(prof: store_profiles.Profile) -> None:
         try:
             await _bounded(_lookup_mcp(ctx, prof, items, recs, audit), timeout * 2)
@@ -571,7 +615,7 @@ async def list_items(ctx: Context, *, offline: bool = False, now: datetime | Non
             mcp_failures.append(exc)
 
     mcp_failures: list[BaseException] = []
-    total = len(jobs) + (0 if offline else len(mcp_profiles))
+    total = len(jobs) + (0 if offline else 2 * len(mcp_profiles))
     done = 0
 
     async def tick(aw) -> None:
@@ -584,6 +628,7 @@ async def list_items(ctx: Context, *, offline: bool = False, now: datetime | Non
     tasks = [tick(run(item, job)) for item, job in jobs]
     if not offline:
         tasks += [tick(run_mcp(p)) for p in mcp_profiles]
+        tasks += [tick(run_api_key(p)) for p in mcp_profiles]
     if tasks:
         from aptui.services import platform
 
