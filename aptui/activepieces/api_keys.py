@@ -34,3 +34,24 @@ def matching(keys: list[dict[str, Any]], key: Secret) -> list[dict[str, Any]]:
 async def delete_api_key(client: ActivepiecesClient, key_id: str) -> None:
     """Revoke one key (200 with an empty body; 404 ``ENTITY_NOT_FOUND`` when it is gone)."""
     await client.delete(f"{PATH}/{key_id}")
+
+
+async def create_api_key(client: ActivepiecesClient, display_name: str) -> tuple[dict[str, Any], Secret]:
+    """``POST /v1/api-keys`` (201): the new key's entry, and its value, which the platform shows only now.
+
+    Not retried (a POST); a call that got no answer may still have created a key: find it by its
+    ``displayName`` (``stray``) and delete it, since its value can never be read again.
+    """
+    from aptui.activepieces.client import ApiError
+
+    body = await client.post(PATH, {"displayName": display_name})
+    value = body.pop("value", None) if isinstance(body, dict) else None
+    if not isinstance(value, str) or not value.strip() or not body.get("id"):
+        raise ApiError("PLATFORM_BAD_RESPONSE", f"POST {PATH} answered without the new key's id and value")
+    body.pop("hashedValue", None)
+    return body, Secret(value)
+
+
+async def stray(client: ActivepiecesClient, display_name: str) -> list[dict[str, Any]]:
+    """Listed keys named ``display_name`` (created by an attempt whose answer was lost)."""
+    return [k for k in await list_api_keys(client) if k.get("displayName") == display_name]

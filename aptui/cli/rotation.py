@@ -3,8 +3,9 @@
 ``list`` exits 1 when anything is overdue (for cron and monitoring), 4 when every provider lookup was
 unreachable and nothing is overdue, 0 otherwise. ``rotate`` confirms every step (``--yes`` skips
 the questions), resumes a rotation that stopped, and ``--abort`` undoes what can be undone. A new
-credential for Conjur, 1Password or an API key comes from ``--secret-env VAR``, stdin or a hidden
-prompt, never from argv.
+credential for Conjur or 1Password comes from ``--secret-env VAR``, stdin or a hidden prompt, never
+from argv. An Activepieces API key is created by the platform (``POST /v1/api-keys``), or, with
+``--own-key`` / ``--secret-env VAR``, is one the operator created.
 """
 
 from __future__ import annotations
@@ -190,13 +191,15 @@ def _osc52(text: str) -> None:
               "key / destroys an unused new secret ID).")
 @click.option("--secret-env", default=None, metavar="VAR",
               help="Conjur, 1Password, API keys: read the NEW credential from this environment variable.")
+@click.option("--own-key", is_flag=True, help="API keys: give a key you created (stdin or hidden prompt) instead "
+              "of letting the platform create one.")
 @click.option("--profile", default=None, metavar="NAME", help="Profile whose platform gets the new credential.")
 @click.option("--no-publish", is_flag=True, help="Do not update the platform's secret-manager connection.")
 @click.option("--copy", "copy_token", is_flag=True, help="MCP: copy the new token (OSC 52) instead of printing it.")
 @yes_option
 @json_option
-def rotate_cmd(item: str, abort_run: bool, secret_env: str | None, profile: str | None, no_publish: bool,
-               copy_token: bool, yes: bool, as_json: bool) -> int:
+def rotate_cmd(item: str, abort_run: bool, secret_env: str | None, own_key: bool, profile: str | None,
+               no_publish: bool, copy_token: bool, yes: bool, as_json: bool) -> int:
     """Rotate ITEM step by step, confirming each step; rerun to resume after a stop."""
     from aptui.services import rotation
 
@@ -216,10 +219,13 @@ def rotate_cmd(item: str, abort_run: bool, secret_env: str | None, profile: str 
     current = rotation.pending(ctx, found.id)
     new_secret = None
     field_name = rotation.needs_secret(found)
-    if field_name and (current is None or secret_env):
+    optional = rotation.accepts_secret(found) if not field_name else None
+    if own_key and not optional:
+        raise usage("--own-key is for Activepieces API keys (profile:NAME)")
+    if (field_name and (current is None or secret_env)) or (optional and (secret_env or own_key)):
         from aptui.masking import Secret
 
-        new_secret = Secret(read_secret(f"new {field_name} for {found.id}", env=secret_env))
+        new_secret = Secret(read_secret(f"new {field_name or optional} for {found.id}", env=secret_env))
     if current is not None and not as_json:
         line(f"resuming the rotation of {found.id} at step '{current.next_step}'")
 

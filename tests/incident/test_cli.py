@@ -29,6 +29,24 @@ def test_full_runbook_from_the_cli(ctx, run_cli, scene, activepieces):
     assert text.code == 0 and "rotation.retire" in text.out and "platform-cache" in text.out
 
 
+def test_leaked_platform_api_key_runbook(ctx, run_cli, scene, activepieces):
+    """A leaked Activepieces API key: the platform issues a new one, the leaked one is revoked, and the
+    rest of the runbook (flush, recover, verify) runs with the new key."""
+    leaked = activepieces.api_key
+    ctx.close()
+    res = run_cli("incident", "start", "--credential", "profile:prod", "--rotate", "--yes", "--rate", "50",
+                  "--json")
+    assert res.code == 0, res.err
+    assert res.json["state"] == "closed" and res.json["stepStatus"]["contain"] == "done"
+    assert leaked not in activepieces.api_keys and len(activepieces.api_key_records) == 1
+    new_key = activepieces.api_key_records[0]["_value"]
+    assert new_key not in res.out + res.err and leaked not in res.out + res.err
+    retries = [r for r in activepieces.requests if r.method == "POST" and r.path.endswith("/retry")]
+    assert retries and all(r.authorization == f"Bearer {new_key}" for r in retries)
+    shown = run_cli("incident", "show", res.json["id"])
+    assert "rotation.retire" in shown.out and "revoked" in shown.out
+
+
 def test_decisions_by_flags_and_exit_codes(ctx, run_cli, cli_inproc, scene, activepieces):
     ctx.close()
     first = run_cli("incident", "start", "--credential", "sm:prod-aws", "--rate", "50")

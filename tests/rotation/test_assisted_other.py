@@ -118,6 +118,65 @@ async def test_profile_key_retire_failure_stops_with_both_keys_working_and_resum
     assert activepieces.api_key not in activepieces.api_keys
 
 
+async def test_platform_issues_the_new_api_key(ctx, activepieces, ap_profile):
+    old_key = activepieces.api_key
+    rot = await rotation.rotate(ctx, "profile:ap-test")
+    assert rot.done and [r.step for r in rot.results] == ["inspect", "create", "test", "store", "retire"]
+    [entry] = activepieces.api_key_records
+    assert entry["displayName"].startswith("aptui ap-test 20") and entry["id"] == rot.facts["newKeyId"]
+    new_key = store_profiles.api_key(ctx.store, ap_profile).reveal()
+    assert new_key == entry["_value"] and old_key not in activepieces.api_keys
+    [create] = activepieces.calls("POST", "/v1/api-keys")
+    assert create.body == {"displayName": entry["displayName"]} and create.authorization == f"Bearer {old_key}"
+    assert not activepieces.response_problems
+    trail = " ".join(str(r) for r in ctx.store.query("SELECT * FROM audit_log")) + str(rot.to_dict())
+    assert new_key not in trail and "rotation.create" in trail
+    assert store_rot.staged(ctx.store, rot.run) == {}  # the staged copy is gone once the run is done
+
+
+async def test_issued_key_lost_answer_is_revoked_on_resume(ctx, activepieces, ap_profile):
+    ctx.settings.retries = 0
+    activepieces.fault(r"/v1/api-keys$", method="POST", reset=True, times=1)
+    with pytest.raises(rotation.RotationStopped) as exc:
+        await rotation.rotate(ctx, "profile:ap-test")
+    assert exc.value.step == "create" and "may have created" in exc.value.message
+    pending = rotation.pending(ctx, "profile:ap-test")
+    lost = activepieces.issue_api_key(pending.facts["newKeyName"])  # as if the platform had made it
+    rot = await rotation.rotate(ctx, "profile:ap-test")
+    assert rot.done and "1 key(s) left by the interrupted attempt revoked" in rot.results[0].detail
+    assert lost["_value"] not in activepieces.api_keys
+    assert [r["id"] for r in activepieces.api_key_records] == [rot.facts["newKeyId"]]
+
+
+async def test_abort_after_create_revokes_the_unused_new_key(ctx, activepieces, ap_profile):
+    declined = []
+
+    def confirm(step, text):
+        declined.append(step)
+        return step != "test"
+
+    with pytest.raises(rotation.RotationStopped) as exc:
+        await rotation.rotate(ctx, "profile:ap-test", confirm=confirm)
+    assert exc.value.step == "test" and "staged (encrypted) but not stored" in exc.value.message
+    [new] = [r for r in activepieces.api_key_records if r["displayName"] != "aptui operator"]
+    assert declined == ["inspect", "create", "test"]
+    result = await rotation.abort(ctx, "profile:ap-test")
+    assert result["ok"] and result["undone"] == [f"new API key {new['id']} revoked"]
+    assert [r["displayName"] for r in activepieces.api_key_records] == ["aptui operator"]
+    assert new["_value"] not in activepieces.api_keys
+    assert store_profiles.api_key(ctx.store, ap_profile).reveal() == activepieces.api_key
+
+
+async def test_platform_without_api_key_management_stops_at_inspect(ctx, activepieces, ap_profile):
+    activepieces.features["apiKeys"] = False
+    with pytest.raises(rotation.RotationStopped) as exc:
+        await rotation.rotate(ctx, "profile:ap-test")
+    assert exc.value.step == "inspect" and exc.value.params["cause"] == "ROTATION_UNSUPPORTED"
+    assert "FEATURE_DISABLED" in exc.value.message and "nothing was changed" in exc.value.message
+    assert not activepieces.calls("POST", "/v1/api-keys")
+    await rotation.abort(ctx, "profile:ap-test")
+
+
 async def test_profile_key_rotation_refuses_the_key_in_use(ctx, activepieces, ap_profile):
     with pytest.raises(AptuiError) as exc:
         await rotation.rotate(ctx, "profile:ap-test", new_secret=Secret(activepieces.api_key))

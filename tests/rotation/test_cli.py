@@ -96,7 +96,7 @@ def test_prompted_rotation_reads_the_new_value_from_env_or_stdin(ctx, run_cli, a
     assert new_key not in res.out + res.err and "rotation complete" in res.out
     other = "sk-" + "F" * 40
     activepieces.api_keys.add(other)
-    res = run_cli("rotation", "rotate", "profile:ap-test", "--yes", input=other + "\n")
+    res = run_cli("rotation", "rotate", "profile:ap-test", "--yes", "--own-key", input=other + "\n")
     assert res.code == 0, res.err
     assert run_cli("rotation", "rotate", "profile:ap-test", "--yes", "--secret-env", "MISSING").code == 2
 
@@ -119,6 +119,19 @@ def test_profile_key_dated_then_rotated_and_the_old_one_revoked(ctx, run_cli, ac
     again = run_cli("rotation", "list", "--json", "--kind", "activepieces-api-key")
     assert again.json["items"][0]["source"] == "observed:activepieces.api-keys"
     assert any("'aptui rotated'" in n for n in again.json["items"][0]["notes"])
+
+
+def test_platform_created_api_key_rotation(ctx, run_cli, activepieces, ap_profile):
+    ctx.close()
+    res = run_cli("rotation", "rotate", "profile:ap-test", "--yes", "--json")
+    assert res.code == 0, res.err
+    assert [r["step"] for r in res.json["results"]] == ["inspect", "create", "test", "store", "retire"]
+    [entry] = activepieces.api_key_records
+    assert entry["_value"] not in res.out + res.err and activepieces.api_key not in res.out + res.err
+    assert activepieces.api_key not in activepieces.api_keys
+    assert run_cli("platform", "projects", "list", "--json").code == 0  # the profile works with the new key
+    wrong = run_cli("rotation", "rotate", f"mcp:ap-test/{DEFAULT_PROJECT}", "--own-key", "--yes")
+    assert wrong.code == 2 and "--own-key is for Activepieces API keys" in wrong.err
 
 
 def test_mcp_rotation_shows_the_token_once(ctx, run_cli, activepieces, ap_profile):

@@ -162,6 +162,28 @@ async def test_mcp_rotation_shows_the_token_once(app, ctx, activepieces, ap_prof
         await settle(pilot)
 
 
+async def test_api_key_rotation_lets_the_platform_issue_the_key(app, ctx, activepieces, ap_profile):
+    from aptui.store import profiles as store_profiles
+
+    old_key, asked = activepieces.api_key, []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_pane(pilot)
+        table(app).move_to_key("profile:ap-test")
+        await pilot.press("x")
+        for _ in range(5):
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+            assert not isinstance(app.screen, FormScreen)  # nothing to paste: the platform makes the key
+            asked.append(app.screen.title_text)
+            await pilot.press("y")
+            await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmModal) or
+                           app.screen.title_text not in asked)
+        await settle(pilot)
+        new_key = store_profiles.api_key(ctx.store, ap_profile).reveal()
+        assert new_key not in app.export_screenshot() and not app.errors
+    assert [t.rsplit(": ", 1)[1] for t in asked] == ["inspect", "create", "test", "store", "retire"]
+    assert new_key != old_key and old_key not in activepieces.api_keys and new_key in activepieces.api_keys
+
+
 async def test_read_only_hides_and_refuses_changes(app, ctx):
     store_conn.create(ctx.store, provider_id="onepassword", name="op", config={"serviceAccountToken": "ops_1"})
     ctx.settings.read_only = True

@@ -6,9 +6,11 @@ Plans by kind:
 - ``hashicorp``: inspect → create (new secret ID for the role) → test → store → publish → retire
   (destroy the old secret ID by accessor, if the policy permits);
 - ``cyberark-conjur``, ``onepassword``: (new value from a hidden prompt) → test → store → publish;
-- ``activepieces-api-key``: (new key from a hidden prompt) → test (and find the old key's entry in
-  ``GET /v1/api-keys`` by its last four characters) → store → retire (revoke the old key with
-  ``DELETE /v1/api-keys/:id``; skipped, with the reason, when the platform cannot say which it is);
+- ``activepieces-api-key``: inspect (find the old key's entry in ``GET /v1/api-keys`` by its last
+  four characters) → create (``POST /v1/api-keys``: the platform issues the new key) → test → store →
+  retire (revoke the old key with ``DELETE /v1/api-keys/:id``; skipped, with the reason, when the
+  platform cannot say which entry it is). A key the operator created gives the shorter plan
+  test (finding the old entry) → store → retire;
 - ``mcp-token``: rotate through the platform API (the new token is returned once).
 
 The run (``rotation_runs``) is written before and after every step; a provider-issued credential
@@ -44,9 +46,11 @@ PLANS: dict[str, tuple[str, ...]] = {
     "hashicorp": ("inspect", "create", "test", "store", "publish", "retire"),
     "cyberark-conjur": ("test", "store", "publish"),
     "onepassword": ("test", "store", "publish"),
-    API_KEY: ("test", "store", "retire"),
+    API_KEY: ("inspect", "create", "test", "store", "retire"),
     MCP_TOKEN: ("rotate",),
 }
+# Kinds whose provider issues the new credential but which also accept one the operator made.
+GIVEN_PLANS: dict[str, tuple[str, ...]] = {API_KEY: ("test", "store", "retire")}
 # The secret field a prompted rotation replaces.
 PROMPT_FIELD = {"cyberark-conjur": "apiKey", "onepassword": "serviceAccountToken", API_KEY: "apiKey"}
 TEST_ATTEMPTS = {"aws": 4}  # IAM is eventually consistent: a brand-new key may be refused for seconds
@@ -118,8 +122,9 @@ class Rotation:
 
 # -- starting, finding, describing -------------------------------------------------------------------
 
-def _plan_for(item: Item) -> tuple[str, ...]:
-    plan = PLANS.get(item.kind)
+def _plan_for(item: Item, *, given: bool = False) -> tuple[str, ...]:
+    plan = GIVEN_PLANS.get(item.kind) if given else None
+    plan = plan or PLANS.get(item.kind)
     if plan is None:
         if item.kind == AWS_SECRET:
             raise usage(f"{item.id} is rotated in AWS Secrets Manager (its rotation function), not by aptui",
@@ -139,6 +144,11 @@ def pending(ctx: Context, item_id: str) -> Rotation | None:
 
 def needs_secret(item: Item) -> str | None:
     """The field a prompted rotation asks for (None when the provider issues the credential)."""
+    return None if item.kind in GIVEN_PLANS else PROMPT_FIELD.get(item.kind)
+
+
+def accepts_secret(item: Item) -> str | None:
+    """The field an operator may give instead of letting the provider issue it (API keys), or must give."""
     return PROMPT_FIELD.get(item.kind)
 
 
@@ -147,7 +157,7 @@ def start(ctx: Context, item_id: str, *, new_secret: Secret | None = None, profi
     """Begin a rotation of ``item_id``, or return the one in progress (resumed where it stopped)."""
     ctx.require_writable("rotation rotate")
     item = find_item(ctx, item_id)
-    plan = _plan_for(item)
+    plan = _plan_for(item, given=new_secret is not None)
     current = store_rot.active_run(ctx.store, item.record_key)
     if current is not None:
         changed = False
@@ -157,7 +167,8 @@ def start(ctx: Context, item_id: str, *, new_secret: Secret | None = None, profi
             current.data.setdefault("facts", {})["profile"], changed = profile, True
         if changed:
             store_rot.save_run(ctx.store, current)
-        if new_secret is not None and current.step == plan[0]:
+        run_plan = current.data.get("plan") or list(plan)
+        if new_secret is not None and current.step == run_plan[0] and "create" not in run_plan:
             # Not begun yet: the operator may replace the credential typed before.
             store_rot.save_run(ctx.store, current, staged=_prompt_staged(ctx, item, new_secret))
         elif new_secret is not None:
@@ -169,11 +180,11 @@ def start(ctx: Context, item_id: str, *, new_secret: Secret | None = None, profi
     if field_name and not new_secret:
         raise usage(f"rotating {item.id} needs the new {field_name}", code="ROTATION_NEEDS_SECRET",
                     hint="give it on stdin, through --secret-env VAR, or at the hidden prompt")
-    if item.kind in ("aws", "hashicorp") and new_secret:
+    if new_secret is not None and not accepts_secret(item):
         raise usage(f"{item.id}: the provider issues the new credential; do not give one")
     data = {"plan": list(plan), "steps": {}, "facts": {"profile": profile},
             "publish": True if publish is None else publish}
-    staged = _prompt_staged(ctx, item, new_secret) if field_name else None  # type: ignore[arg-type]
+    staged = _prompt_staged(ctx, item, new_secret) if new_secret is not None else None
     with ctx.store.transaction():
         run = store_rot.create_run(ctx.store, item.record_key, item.kind, plan[0], data)
         if staged is not None:
@@ -238,7 +249,10 @@ def describe(ctx: Context, rot: Rotation, step: str | None = None) -> str:
         text = {"rotate": f"rotate the MCP token of project {item.project_id} (profile {item.profile}); the old "
                           "token stops working at once and the new one is shown once"}
     elif item.kind == API_KEY:
-        text = {"test": f"test the new API key against profile {item.profile}'s platform (GET /v1/projects)",
+        text = {"inspect": "find the profile's current key among the platform's API keys (GET /v1/api-keys, read only)",
+                "create": f"create a new platform API key for profile {item.profile} (POST /v1/api-keys; the old "
+                          "key stays valid)",
+                "test": f"test the new API key against profile {item.profile}'s platform (GET /v1/projects)",
                 "store": f"replace the API key stored in profile {item.profile}",
                 "retire": (f"revoke the old {f['oldKey']} on the platform (DELETE /v1/api-keys/:id): anything "
                            "else still using it stops working" if f.get("oldKeyId") else
@@ -273,12 +287,12 @@ def state_text(rot: Rotation) -> str:
     if kind == MCP_TOKEN:
         return "the token was not rotated" if rot.status("rotate") != STARTED else \
             "the platform may or may not have rotated the token; rotate again to get one you can see"
-    issued = kind in ("aws", "hashicorp")
-    what_new = f"new {'key' if kind == 'aws' else 'secret ID'} {new}" if issued else "the new credential"
+    issued = kind in ("aws", "hashicorp") or "create" in rot.plan
+    what_new = f"new {'secret ID' if kind == 'hashicorp' else 'key'} {new}" if issued else "the new credential"
     if rot.status("store") != DONE:
         if issued and rot.status("create") == DONE:
             return (f"{what_new} was created and is staged (encrypted) but not stored; the old "
-                    f"{'key' if kind == 'aws' else 'secret ID'} is still stored and active")
+                    f"{'secret ID' if kind == 'hashicorp' else 'key'} is still stored and active")
         if issued and rot.status("create") == STARTED:
             return ("the provider may have created a new credential that aptui could not record; the old one is "
                     "still stored and active")
@@ -715,6 +729,15 @@ def _key_client(ctx: Context, prof, key: str):
         timeout=ctx.settings.timeout, retries=ctx.settings.retries, verify=verify))
 
 
+def _profile_client(ctx: Context, rot: Rotation):
+    """The rotated profile and a client with the key it holds now (old before ``store``, new after)."""
+    from aptui.services import profiles as profile_service
+    from aptui.store import profiles as store_profiles
+
+    prof = store_profiles.require(ctx.store, rot.item.profile_id or "")
+    return prof, _key_client(ctx, prof, profile_service.resolve_api_key(ctx, prof).reveal())
+
+
 async def _api_key_test(ctx: Context, rot: Rotation, _delay) -> StepResult:
     from aptui.store import profiles as store_profiles
 
@@ -725,7 +748,8 @@ async def _api_key_test(ctx: Context, rot: Rotation, _delay) -> StepResult:
     client = _key_client(ctx, prof, key)
     try:
         await client.get("/v1/projects", {"limit": 1})
-        await _find_old_api_key(ctx, rot, prof, client, key)
+        if "inspect" not in rot.plan:  # a key the operator gave: find the old entry now
+            await _find_old_api_key(ctx, rot, prof, client, key)
     finally:
         await client.aclose()
     _mark(ctx, rot, "test", DONE, "GET /v1/projects accepted the new key", advance=True)
@@ -733,8 +757,53 @@ async def _api_key_test(ctx: Context, rot: Rotation, _delay) -> StepResult:
                       + (f"; the old key is {rot.facts['oldKey']}" if rot.facts.get("oldKeyId") else ""))
 
 
-async def _find_old_api_key(ctx: Context, rot: Rotation, prof, client, new_key: str) -> None:
-    """Remember which ``GET /v1/api-keys`` entry is the key being replaced (for ``retire``)."""
+async def _api_key_inspect(ctx: Context, rot: Rotation, _delay) -> StepResult:
+    prof, client = _profile_client(ctx, rot)
+    try:
+        err = await _find_old_api_key(ctx, rot, prof, client, None)
+    finally:
+        await client.aclose()
+    if err is not None and getattr(err, "status", None) in (402, 403, 404):
+        raise AptuiError("ROTATION_UNSUPPORTED", f"the platform does not manage API keys through its API "
+                         f"({err.code}): create the new key in its settings and give it to aptui",
+                         hint=f"aptui rotation rotate {rot.item.id} --abort, then again with --secret-env VAR")
+    if err is not None:
+        raise err
+    lookup = rot.facts.get("oldKeyLookup", "")
+    detail = f"the current key is {rot.facts['oldKey']}" if rot.facts.get("oldKeyId") else \
+        f"the current key was not identified ({lookup}); it will have to be revoked by hand"
+    _mark(ctx, rot, "inspect", DONE, detail, advance=True)
+    return StepResult("inspect", DONE, detail)
+
+
+async def _api_key_create(ctx: Context, rot: Rotation, _delay) -> StepResult:
+    from aptui.activepieces import api_keys as ap_api_keys
+
+    f = rot.facts
+    prof, client = _profile_client(ctx, rot)
+    removed = 0
+    try:
+        if rot.status("create") == STARTED and f.get("newKeyName"):
+            # The last attempt got no answer: a key it made can never be read, so it is revoked.
+            for lost in await ap_api_keys.stray(client, f["newKeyName"]):
+                await ap_api_keys.delete_api_key(client, str(lost.get("id")))
+                removed += 1
+        f["newKeyName"] = f"aptui {prof.name} {utc_now_iso()[:10]} {rot.run.id[:6]}"
+        _mark(ctx, rot, "create", STARTED, f"creating API key '{f['newKeyName']}'")
+        entry, value = await ap_api_keys.create_api_key(client, f["newKeyName"])
+    finally:
+        await client.aclose()
+    f["newKeyId"] = str(entry["id"])
+    f["newKey"] = f"API key '{entry.get('displayName')}' ({entry['id']})"
+    _mark(ctx, rot, "create", DONE, f["newKey"], staged={"apiKey": value.reveal()}, advance=True)
+    detail = f"{f['newKey']} created; the old key stays valid until retire" + (
+        f" ({removed} key(s) left by the interrupted attempt revoked)" if removed else "")
+    return StepResult("create", DONE, detail)
+
+
+async def _find_old_api_key(ctx: Context, rot: Rotation, prof, client, new_key: str | None) -> AptuiError | None:
+    """Remember which ``GET /v1/api-keys`` entry is the key being replaced (for ``retire``); the
+    listing's error, if any, is noted and returned."""
     from aptui.activepieces import api_keys as ap_api_keys
     from aptui.services import profiles as profile_service
 
@@ -746,9 +815,9 @@ async def _find_old_api_key(ctx: Context, rot: Rotation, prof, client, new_key: 
         keys = await ap_api_keys.list_api_keys(client)
     except AptuiError as err:
         f["oldKeyLookup"] = f"{err.code}: {err.message}"
-        return
+        return err
     old_matches = ap_api_keys.matching(keys, old)
-    if len(old_matches) == 1 and not ap_api_keys.matching(old_matches, Secret(new_key)):
+    if len(old_matches) == 1 and not (new_key and ap_api_keys.matching(old_matches, Secret(new_key))):
         entry = old_matches[0]
         f["oldKeyId"] = str(entry.get("id"))
         f["oldKey"] = f"API key '{entry.get('displayName')}' ({entry.get('id')})"
@@ -756,6 +825,7 @@ async def _find_old_api_key(ctx: Context, rot: Rotation, prof, client, new_key: 
         f["oldKeyLookup"] = f"{len(old_matches)} listed keys end in the same 4 characters"
     else:
         f["oldKeyLookup"] = f"not among the platform's {len(keys)} API key(s)"
+    return None
 
 
 async def _api_key_store(ctx: Context, rot: Rotation, _delay) -> StepResult:
@@ -773,8 +843,6 @@ async def _api_key_retire(ctx: Context, rot: Rotation, _delay) -> StepResult:
     from aptui.activepieces import api_keys as ap_api_keys
     from aptui.activepieces.client import ApiError
     from aptui.services import platform
-    from aptui.services import profiles as profile_service
-    from aptui.store import profiles as store_profiles
 
     f = rot.facts
     if not f.get("oldKeyId"):
@@ -782,8 +850,7 @@ async def _api_key_retire(ctx: Context, rot: Rotation, _delay) -> StepResult:
         _mark(ctx, rot, "retire", SKIPPED, why, advance=True)
         return StepResult("retire", SKIPPED, f"the old key was not identified ({why}): revoke it yourself in the "
                                              "platform's API keys settings")
-    prof = store_profiles.require(ctx.store, rot.item.profile_id or "")
-    client = _key_client(ctx, prof, profile_service.resolve_api_key(ctx, prof).reveal())  # the new key, stored
+    _, client = _profile_client(ctx, rot)  # the new key: stored by now
     _mark(ctx, rot, "retire", STARTED, f"revoking {f['oldKey']}")
     try:
         try:
@@ -821,6 +888,7 @@ _HANDLERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("hashicorp", "test"): _test_new, ("hashicorp", "store"): _store_new, ("hashicorp", "publish"): _publish,
     ("hashicorp", "retire"): _vault_retire,
     ("prompt", "test"): _test_new, ("prompt", "store"): _store_new, ("prompt", "publish"): _publish,
+    (API_KEY, "inspect"): _api_key_inspect, (API_KEY, "create"): _api_key_create,
     (API_KEY, "test"): _api_key_test, (API_KEY, "store"): _api_key_store, (API_KEY, "retire"): _api_key_retire,
     (MCP_TOKEN, "rotate"): _mcp_rotate,
 }
@@ -851,6 +919,8 @@ async def abort(ctx: Context, item_id: str) -> dict[str, Any]:
                     undone.append(f"new secret ID destroyed (accessor {staged['newAccessor']})")
                 else:
                     problems.append(f"could not destroy the new secret ID (accessor {staged['newAccessor']})")
+    if not stored and rot.item.kind == API_KEY and "create" in rot.plan:
+        await _abort_api_key(ctx, rot, undone, problems)
     rot.run.state = store_rot.ABORTED
     rot.run.error = "; ".join(problems) or None
     store_rot.save_run(ctx.store, rot.run, clear_staged=True)
@@ -859,6 +929,30 @@ async def abort(ctx: Context, item_id: str) -> dict[str, Any]:
               f"run={rot.run.id}; " + ("; ".join(undone + problems) or "nothing to undo"))
     return {"ok": not problems, "item": rot.item.id, "run": rot.run.id, "undone": undone, "problems": problems,
             "state": left}
+
+
+async def _abort_api_key(ctx: Context, rot: Rotation, undone: list[str], problems: list[str]) -> None:
+    """Revoke the new key the platform issued (never stored, so never used)."""
+    from aptui.activepieces import api_keys as ap_api_keys
+
+    f = rot.facts
+    if rot.status("create") not in (DONE, STARTED, FAILED) or not f.get("newKeyName"):
+        return
+    _, client = _profile_client(ctx, rot)
+    try:
+        targets = [f["newKeyId"]] if f.get("newKeyId") else \
+            [str(k.get("id")) for k in await ap_api_keys.stray(client, f["newKeyName"])]
+        for key_id in targets:
+            try:
+                await ap_api_keys.delete_api_key(client, key_id)
+                undone.append(f"new API key {key_id} revoked")
+            except AptuiError as err:
+                if getattr(err, "status", None) != 404:
+                    problems.append(f"could not revoke the new API key {key_id} ({err.code})")
+    except AptuiError as err:
+        problems.append(f"could not list the platform's API keys to find the new one ({err.code})")
+    finally:
+        await client.aclose()
 
 
 async def _abort_aws(ctx: Context, rot: Rotation, config: dict[str, str], staged: dict[str, str],

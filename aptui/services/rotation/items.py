@@ -49,7 +49,7 @@ KIND_LABEL = {"aws": "AWS access key", "hashicorp": "Vault AppRole secret ID", "
               MCP_TOKEN: "MCP server token", AWS_SECRET: "AWS secret"}
 # How `rotation rotate` handles a kind: provider-assisted, a new value from a hidden prompt, the platform API.
 HOW = {"aws": "assisted", "hashicorp": "assisted", "cyberark-conjur": "prompt", "onepassword": "prompt",
-       API_KEY: "prompt", MCP_TOKEN: "platform", AWS_SECRET: "mark"}
+       API_KEY: "assisted", MCP_TOKEN: "platform", AWS_SECRET: "mark"}
 
 
 @dataclass
