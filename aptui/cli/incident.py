@@ -38,8 +38,8 @@ def run_options(func):
         click.option("--rotated-at", default=None, metavar="DATE", help="With --rotated-elsewhere: when."),
         click.option("--note", default=None, help="With --rotated-elsewhere: a one-line note (never a secret)."),
         click.option("--secret-env", default=None, metavar="VAR",
-                     help="Conjur, 1Password, API keys: the NEW credential from this environment variable "
-                          "(else stdin or a hidden prompt)."),
+                     help="Conjur, 1Password: the NEW credential from this environment variable (else stdin "
+                          "or a hidden prompt). API keys: a key you created (else the platform issues one)."),
         click.option("--skip", "skips", multiple=True, metavar="STEP[=REASON]",
                      help="Skip a step, with a reason recorded in the timeline (repeatable)."),
         click.option("--until", default=None, type=STEP_CHOICE, help="Stop after this step."),
@@ -96,10 +96,12 @@ def _walk(incident_id: str | None, *, contain: str | None, rotated_at: str | Non
     if decided == "rotate" and contain_open and "contain" not in _skips(skips):
         item = rotation.find_item(ctx, inc.credential_item)
         current = rotation.pending(ctx, item.id)
-        if rotation.needs_secret(item) and (current is None or secret_env):
+        # Required (Conjur, 1Password), or optional and given (an API key the operator made).
+        field = rotation.needs_secret(item) or (rotation.accepts_secret(item) if secret_env else None)
+        if field and (current is None or secret_env):
             from aptui.masking import Secret
 
-            new_secret = Secret(read_secret(f"new {rotation.needs_secret(item)} for {item.id}", env=secret_env))
+            new_secret = Secret(read_secret(f"new {field} for {item.id}", env=secret_env))
     if copy_token:
         try:
             open("/dev/tty", "w").close()

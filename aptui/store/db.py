@@ -68,15 +68,48 @@ def _inspect_file(path: Path) -> None:
     page_size = struct.unpack(">H", header[16:18])[0]
     page_size = 65536 if page_size == 1 else page_size
     pages = struct.unpack(">I", header[28:32])[0]
-    # The in-header size is valid only when the change counter matches "version-valid-for"; and with
-    # a write-ahead log beside the file, a checkpoint cut short by a crash leaves page 1 (the new
-    # size) written before the pages that extend the file: SQLite completes them from the log.
+    # The in-header size is valid only when the change counter matches "version-valid-for". A
+    # checkpoint cut short by a crash leaves page 1 (the new size) written before the pages that
+    # extend the file: when this store's write-ahead log holds a commit of that size, SQLite
+    # completes them from the log, so that file is not "truncated".
     size_valid = header[24:28] == header[92:96]
-    wal = path.with_name(path.name + "-wal")
-    if wal.is_file() and wal.stat().st_size > 0:
+    if not (pages and size_valid and path.stat().st_size < pages * page_size):
         return
-    if pages and size_valid and path.stat().st_size < pages * page_size:
-        raise _damaged(path, f"is truncated ({path.stat().st_size} of {pages * page_size} bytes)")
+    if _wal_covers(path.with_name(path.name + "-wal"), page_size, pages):
+        return
+    raise _damaged(path, f"is truncated ({path.stat().st_size} of {pages * page_size} bytes)")
+
+
+WAL_MAGIC = (0x377F0682, 0x377F0683)
+
+
+def _wal_covers(wal: Path, page_size: int, pages: int) -> bool:
+    """Whether ``wal`` is this store's log and a commit in it reaches ``pages`` pages.
+
+    WAL format: a 32-byte header (magic, version, page size, checkpoint no., salt-1, salt-2, ...),
+    then frames of a 24-byte header (page no., database size after a commit or 0, salt-1, salt-2,
+    ...) and one page. Frames whose salts differ from the header's are left over from before.
+    """
+    try:
+        size = wal.stat().st_size
+        if size < 32 + 24 + page_size:
+            return False
+        with wal.open("rb") as fh:
+            head = fh.read(32)
+            magic, _version, wal_page_size = struct.unpack(">III", head[:12])
+            if magic not in WAL_MAGIC or wal_page_size != page_size:
+                return False
+            salts = head[16:24]
+            biggest = 0
+            for n in range((size - 32) // (24 + page_size)):
+                fh.seek(32 + n * (24 + page_size))
+                frame = fh.read(24)
+                if len(frame) < 24 or frame[8:16] != salts:
+                    break
+                biggest = max(biggest, struct.unpack(">I", frame[4:8])[0])
+            return biggest >= pages
+    except OSError:
+        return False
 
 
 def _connect(path: Path) -> sqlite3.Connection:

@@ -47,6 +47,17 @@ def test_leaked_platform_api_key_runbook(ctx, run_cli, scene, activepieces):
     assert "rotation.retire" in shown.out and "revoked" in shown.out
 
 
+def test_leaked_api_key_replaced_by_one_the_operator_made(ctx, run_cli, scene, activepieces):
+    made = activepieces.issue_api_key("made in the admin console")["_value"]
+    ctx.close()
+    res = run_cli("incident", "start", "--credential", "profile:prod", "--rotate", "--yes", "--rate", "50",
+                  "--secret-env", "NEW_KEY", "--json", env={"NEW_KEY": made})
+    assert res.code == 0, res.err
+    assert not activepieces.calls("POST", "/v1/api-keys")  # the given key, not a platform-issued one
+    assert [r["_value"] for r in activepieces.api_key_records] == [made]  # the leaked key was revoked
+    assert made not in res.out + res.err
+
+
 def test_decisions_by_flags_and_exit_codes(ctx, run_cli, cli_inproc, scene, activepieces):
     ctx.close()
     first = run_cli("incident", "start", "--credential", "sm:prod-aws", "--rate", "50")

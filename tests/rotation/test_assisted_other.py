@@ -58,8 +58,6 @@ async def test_prompted_kinds_need_the_new_value(ctx):
 
 
 async def test_profile_api_key_rotation_revokes_the_old_key(ctx, activepieces, ap_profile):
-    from aptui.services import platform
-
     old_key, new_key = activepieces.api_key, "sk-" + "N" * 40
     activepieces.issue_api_key("aptui 2026-11", value=new_key)
     steps = []
@@ -75,8 +73,6 @@ async def test_profile_api_key_rotation_revokes_the_old_key(ctx, activepieces, a
         "aptui 2026-11"]
     [delete] = activepieces.calls("DELETE", "/v1/api-keys/")
     assert delete.path == f"/v1/api-keys/{old_id}" and delete.authorization == f"Bearer {new_key}"
-    assert await platform.list_projects(ctx)  # no session left holding the revoked key
-    await platform.aclose(ctx)
     audit = " ".join(str(r) for r in ctx.store.query("SELECT * FROM audit_log"))
     assert "rotation.retire" in audit and new_key not in audit and old_key not in audit
 
@@ -134,18 +130,66 @@ async def test_platform_issues_the_new_api_key(ctx, activepieces, ap_profile):
     assert store_rot.staged(ctx.store, rot.run) == {}  # the staged copy is gone once the run is done
 
 
-async def test_issued_key_lost_answer_is_revoked_on_resume(ctx, activepieces, ap_profile):
+@pytest.mark.parametrize("lost", ["reset", "201 without the value", "2xx not JSON", "staging write fails"])
+async def test_issued_key_whose_value_was_lost_is_revoked(ctx, activepieces, ap_profile, monkeypatch, lost):
+    from aptui.errors import store_error
+    from aptui.services.rotation import assisted
+
     ctx.settings.retries = 0
-    activepieces.fault(r"/v1/api-keys$", method="POST", reset=True, times=1)
+    if lost == "reset":
+        activepieces.fault(r"/v1/api-keys$", method="POST", reset=True, times=1)
+    elif lost == "201 without the value":
+        activepieces.fault(r"/v1/api-keys$", method="POST", status=201, body={"id": "x", "displayName": "y"}, times=1)
+    elif lost == "2xx not JSON":
+        activepieces.fault(r"/v1/api-keys$", method="POST", status=201, malformed=True, times=1)
+    else:
+        real = assisted.store_rot.save_run
+
+        def failing(store, run, *, staged=None, clear_staged=False):
+            if staged and "apiKey" in staged:
+                raise store_error("STORE_DISK_FULL", "no space left for the store; nothing was written")
+            return real(store, run, staged=staged, clear_staged=clear_staged)
+
+        monkeypatch.setattr(assisted.store_rot, "save_run", failing)
     with pytest.raises(rotation.RotationStopped) as exc:
         await rotation.rotate(ctx, "profile:ap-test")
-    assert exc.value.step == "create" and "may have created" in exc.value.message
+    assert exc.value.step == "create"
+    monkeypatch.undo()
     pending = rotation.pending(ctx, "profile:ap-test")
-    lost = activepieces.issue_api_key(pending.facts["newKeyName"])  # as if the platform had made it
+    if lost == "staging write fails":  # created, then revoked at once: its value was never kept
+        assert [r["displayName"] for r in activepieces.api_key_records] == ["aptui operator"]
+        made = None
+    else:  # the platform made it (the double's fault stood in for the answer): resume must find it
+        made = activepieces.issue_api_key(pending.facts["newKeyName"])
     rot = await rotation.rotate(ctx, "profile:ap-test")
-    assert rot.done and "1 key(s) left by the interrupted attempt revoked" in rot.results[0].detail
-    assert lost["_value"] not in activepieces.api_keys
+    assert rot.done
+    if made is not None:
+        assert "1 key(s) left by the interrupted attempt revoked" in rot.results[0].detail
+        assert made["_value"] not in activepieces.api_keys
     assert [r["id"] for r in activepieces.api_key_records] == [rot.facts["newKeyId"]]
+    assert store_profiles.api_key(ctx.store, ap_profile).reveal() == activepieces.api_key_records[0]["_value"]
+
+
+async def test_steps_driven_one_by_one_leave_no_session_with_the_revoked_key(ctx, activepieces, ap_profile):
+    from aptui.services import platform
+
+    assert await platform.list_projects(ctx)  # a session holding the old key
+    rot = rotation.start(ctx, "profile:ap-test")
+    while rot.next_step is not None:
+        await rotation.advance(ctx, rot)
+    assert activepieces.api_key not in activepieces.api_keys
+    assert await platform.list_projects(ctx)  # would be 401 with the old session
+    await platform.aclose(ctx)
+
+
+async def test_own_key_replaces_a_platform_plan_that_created_nothing(ctx, activepieces, ap_profile):
+    with pytest.raises(rotation.RotationStopped):
+        await rotation.rotate(ctx, "profile:ap-test", confirm=lambda step, text: step != "create")
+    new_key = activepieces.issue_api_key("made by hand")["_value"]
+    rot = await rotation.rotate(ctx, "profile:ap-test", new_secret=Secret(new_key))
+    assert rot.done and rot.plan == ["test", "store", "retire"]
+    assert not activepieces.calls("POST", "/v1/api-keys")
+    assert store_profiles.api_key(ctx.store, ap_profile).reveal() == new_key
 
 
 async def test_abort_after_create_revokes_the_unused_new_key(ctx, activepieces, ap_profile):

@@ -166,7 +166,8 @@ async def test_profile_key_is_dated_from_the_platform_key_list(ctx, activepieces
     assert item.source == "observed:activepieces.api-keys" and item.confidence == "high"
     assert abs((utc_now() - item.last_rotated).total_seconds() - 40 * DAY) < 60  # the double's seed
     assert item.policy == 90 * DAY and item.state == rot_items.OK
-    assert any("'aptui operator'" in n and "last used 20" in n for n in item.notes)
+    entry = activepieces.api_key_records[0]
+    assert f"platform API key 'aptui operator' ({entry['id']})" in item.notes
     assert activepieces.calls("GET", "/v1/api-keys")
     assert rot_items.short_source(item.source) == "obs:api-keys"
 

@@ -177,17 +177,52 @@ def test_checkpoint_cut_short_by_a_crash_is_recovered_not_refused(tmp_path):
     assert proc.returncode == -9, proc.stderr
     wal = p.store_file.with_name(p.store_file.name + "-wal")
     assert wal.stat().st_size > 0
-    with p.store_file.open("r+b") as fh:  # what a half-done checkpoint leaves: a header ahead of the file
-        header = fh.read(100)
-        pages = struct.unpack(">I", header[28:32])[0]
-        fh.seek(28)
-        fh.write(struct.pack(">I", pages + 64))
+    # The size after the last commit, as SQLite itself sees it (on a copy: reading checkpoints).
+    copy_dir = tmp_path / "copy"
+    copy_dir.mkdir()
+    for f in (p.store_file, wal):
+        (copy_dir / f.name).write_bytes(f.read_bytes())
+    probe = sqlite3.connect(copy_dir / p.store_file.name)
+    final_pages = probe.execute("PRAGMA page_count").fetchone()[0]
+    probe.close()
+    page_size = struct.unpack(">H", p.store_file.read_bytes()[16:18])[0]
+    assert p.store_file.stat().st_size < final_pages * page_size  # the log holds the growth
+    original = p.store_file.read_bytes()
+
+    def with_header_pages(n: int) -> None:  # what a half-done checkpoint leaves: page 1 ahead of the file
+        p.store_file.write_bytes(original[:28] + struct.pack(">I", n) + original[32:])
+
+    with_header_pages(final_pages + 64)  # more than any commit in the log: really truncated
+    damaged = digest(p.store_file)
+    with pytest.raises(AptuiError) as info:
+        fresh_store(tmp_path)
+    _expect(info, "STORE_DAMAGED")
+    assert "truncated" in str(info.value) and digest(p.store_file) == damaged
+    with_header_pages(final_pages)
     store = fresh_store(tmp_path)
     try:
         assert store.query("SELECT COUNT(*) AS n FROM profiles")[0]["n"] == 300
         assert store.check().ok
     finally:
         store.close()
+
+
+def test_a_foreign_log_does_not_excuse_a_truncated_file(tmp_path):
+    store = fresh_store(tmp_path)
+    for i in range(200):
+        insert_profile(store, f"p{i}", "x" * 200)
+    store.close()
+    p = paths(tmp_path)
+    data = p.store_file.read_bytes()
+    p.store_file.write_bytes(data[: len(data) // 2])
+    wal = p.store_file.with_name(p.store_file.name + "-wal")
+    wal.write_bytes(os.urandom(32 + 24 + 4096) * 3)
+    before, wal_before = digest(p.store_file), digest(wal)
+    with pytest.raises(AptuiError) as info:
+        fresh_store(tmp_path)
+    _expect(info, "STORE_DAMAGED")
+    assert "truncated" in str(info.value)
+    assert digest(p.store_file) == before and digest(wal) == wal_before
 
 
 def test_truncated_file_beside_a_log_is_damaged_not_a_traceback(tmp_path):
@@ -198,8 +233,10 @@ def test_truncated_file_beside_a_log_is_damaged_not_a_traceback(tmp_path):
     for i in range(200):
         insert_profile(store, f"p{i}", "x" * 200)
     store.close()
-    subprocess.run([sys.executable, "-c", CRASHING_WRITER, str(tmp_path)], capture_output=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", CRASHING_WRITER, str(tmp_path)], capture_output=True, timeout=60)
+    assert proc.returncode == -9, proc.stderr
     p = paths(tmp_path)
+    assert p.store_file.with_name(p.store_file.name + "-wal").stat().st_size > 0
     data = p.store_file.read_bytes()
     p.store_file.write_bytes(data[: len(data) // 3])
     try:

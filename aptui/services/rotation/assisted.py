@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import inspect
 import json
 import sys
@@ -168,8 +169,15 @@ def start(ctx: Context, item_id: str, *, new_secret: Secret | None = None, profi
         if changed:
             store_rot.save_run(ctx.store, current)
         run_plan = current.data.get("plan") or list(plan)
+        rot_now = Rotation(item, current)
         if new_secret is not None and current.step == run_plan[0] and "create" not in run_plan:
             # Not begun yet: the operator may replace the credential typed before.
+            store_rot.save_run(ctx.store, current, staged=_prompt_staged(ctx, item, new_secret))
+        elif new_secret is not None and "create" in run_plan and rot_now.status("create") is None \
+                and accepts_secret(item):
+            # Nothing was created yet: the operator's own credential replaces the provider-issued plan.
+            current.data["plan"], current.data["steps"] = list(plan), {}
+            current.step = plan[0]
             store_rot.save_run(ctx.store, current, staged=_prompt_staged(ctx, item, new_secret))
         elif new_secret is not None:
             raise usage(f"a rotation of {item.id} is already at step '{current.step}'; it continues with the "
@@ -309,6 +317,9 @@ def state_text(rot: Rotation) -> str:
 
 def _mark(ctx: Context, rot: Rotation, step: str, status: str, detail: str = "", *,
           staged: dict[str, str] | None = None, advance: bool = False, clear_staged: bool = False) -> None:
+    """Record a step's status (and advance); if the write fails, the run in memory is left as the
+    store still has it, so a later ``_stop`` cannot persist a step that never was."""
+    before = (copy.deepcopy(rot.run.data), rot.run.step, rot.run.state, rot.run.error)
     steps = rot.run.data.setdefault("steps", {})
     steps[step] = {"status": status, "at": utc_now_iso(), "detail": detail}
     if advance:
@@ -319,7 +330,11 @@ def _mark(ctx: Context, rot: Rotation, step: str, status: str, detail: str = "",
             rot.run.state = store_rot.DONE
             clear_staged = True
         rot.run.error = None
-    store_rot.save_run(ctx.store, rot.run, staged=staged, clear_staged=clear_staged)
+    try:
+        store_rot.save_run(ctx.store, rot.run, staged=staged, clear_staged=clear_staged)
+    except BaseException:
+        rot.run.data, rot.run.step, rot.run.state, rot.run.error = before
+        raise
 
 
 def _stop(ctx: Context, rot: Rotation, step: str, err: AptuiError | str) -> RotationStopped:
@@ -329,7 +344,8 @@ def _stop(ctx: Context, rot: Rotation, step: str, err: AptuiError | str) -> Rota
     previous = steps.get(step) or {}
     # A create/rotate call that got no answer may have happened: keep it "started" (checked on resume).
     unknown = previous.get("status") == STARTED and step in ("create", "rotate") and cause is not None and \
-        (cause.exit_code == Exit.UNREACHABLE or cause.code == "ROTATION_STRAY_KEY")
+        (cause.exit_code == Exit.UNREACHABLE or cause.code == "ROTATION_STRAY_KEY"
+         or getattr(cause, "outcome_unknown", False))
     steps[step] = {"status": STARTED if unknown else FAILED, "at": previous.get("at") or utc_now_iso(),
                    "detail": reason}
     rot.run.error = reason
@@ -783,22 +799,36 @@ async def _api_key_create(ctx: Context, rot: Rotation, _delay) -> StepResult:
     prof, client = _profile_client(ctx, rot)
     removed = 0
     try:
-        if rot.status("create") == STARTED and f.get("newKeyName"):
-            # The last attempt got no answer: a key it made can never be read, so it is revoked.
-            for lost in await ap_api_keys.stray(client, f["newKeyName"]):
-                await ap_api_keys.delete_api_key(client, str(lost.get("id")))
-                removed += 1
+        if rot.status("create") in (STARTED, FAILED) and f.get("newKeyName"):
+            # An earlier attempt may have made a key whose value was never read (no answer, a bad
+            # answer, or a failed write of the staged value): nobody can use it, so it is revoked.
+            removed = await _revoke_named(client, f["newKeyName"])
         f["newKeyName"] = f"aptui {prof.name} {utc_now_iso()[:10]} {rot.run.id[:6]}"
         _mark(ctx, rot, "create", STARTED, f"creating API key '{f['newKeyName']}'")
         entry, value = await ap_api_keys.create_api_key(client, f["newKeyName"])
+        f["newKeyId"] = str(entry["id"])
+        f["newKey"] = f"API key '{entry.get('displayName')}' ({entry['id']})"
+        try:
+            _mark(ctx, rot, "create", DONE, f["newKey"], staged={"apiKey": value.reveal()}, advance=True)
+        except AptuiError:
+            with contextlib.suppress(AptuiError):  # not staged: revoke it now (resume sweeps it otherwise)
+                await ap_api_keys.delete_api_key(client, f["newKeyId"])
+            raise
     finally:
         await client.aclose()
-    f["newKeyId"] = str(entry["id"])
-    f["newKey"] = f"API key '{entry.get('displayName')}' ({entry['id']})"
-    _mark(ctx, rot, "create", DONE, f["newKey"], staged={"apiKey": value.reveal()}, advance=True)
     detail = f"{f['newKey']} created; the old key stays valid until retire" + (
         f" ({removed} key(s) left by the interrupted attempt revoked)" if removed else "")
     return StepResult("create", DONE, detail)
+
+
+async def _revoke_named(client, name: str) -> int:
+    """Revoke every listed key called ``name``; how many were revoked."""
+    from aptui.activepieces import api_keys as ap_api_keys
+
+    lost = await ap_api_keys.stray(client, name)
+    for entry in lost:
+        await ap_api_keys.delete_api_key(client, str(entry.get("id")))
+    return len(lost)
 
 
 async def _find_old_api_key(ctx: Context, rot: Rotation, prof, client, new_key: str | None) -> AptuiError | None:
@@ -851,8 +881,8 @@ async def _api_key_retire(ctx: Context, rot: Rotation, _delay) -> StepResult:
         return StepResult("retire", SKIPPED, f"the old key was not identified ({why}): revoke it yourself in the "
                                              "platform's API keys settings")
     _, client = _profile_client(ctx, rot)  # the new key: stored by now
-    _mark(ctx, rot, "retire", STARTED, f"revoking {f['oldKey']}")
     try:
+        _mark(ctx, rot, "retire", STARTED, f"revoking {f['oldKey']}")
         try:
             await ap_api_keys.delete_api_key(client, f["oldKeyId"])
             detail = f"{f['oldKey']} revoked"
@@ -939,9 +969,13 @@ async def _abort_api_key(ctx: Context, rot: Rotation, undone: list[str], problem
     if rot.status("create") not in (DONE, STARTED, FAILED) or not f.get("newKeyName"):
         return
     _, client = _profile_client(ctx, rot)
+    targets = [f["newKeyId"]] if f.get("newKeyId") else []
     try:
-        targets = [f["newKeyId"]] if f.get("newKeyId") else \
-            [str(k.get("id")) for k in await ap_api_keys.stray(client, f["newKeyName"])]
+        try:
+            targets += [str(k.get("id")) for k in await ap_api_keys.stray(client, f["newKeyName"])
+                        if str(k.get("id")) not in targets]
+        except AptuiError as err:
+            problems.append(f"could not list the platform's API keys to find the new one ({err.code})")
         for key_id in targets:
             try:
                 await ap_api_keys.delete_api_key(client, key_id)
@@ -949,8 +983,6 @@ async def _abort_api_key(ctx: Context, rot: Rotation, undone: list[str], problem
             except AptuiError as err:
                 if getattr(err, "status", None) != 404:
                     problems.append(f"could not revoke the new API key {key_id} ({err.code})")
-    except AptuiError as err:
-        problems.append(f"could not list the platform's API keys to find the new one ({err.code})")
     finally:
         await client.aclose()
 

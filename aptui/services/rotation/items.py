@@ -526,9 +526,8 @@ async def _lookup_api_key(ctx: Context, item: Item, profile: store_profiles.Prof
         _observed(item, oldest.get("created"), api, LOW, rec)
         item.note(f"{len(matches)} platform API keys end in the same 4 characters: the oldest creation date is "
                   "used, so the due date is early rather than late")
-    used = oldest.get("lastUsedAt")
-    item.note(f"platform API key '{oldest.get('displayName')}' ({oldest.get('id')}), "
-              + (f"last used {str(used)[:16].replace('T', ' ')}" if used else "never used"))
+    # (lastUsedAt is not shown: the platform stamps it on every use, this listing included)
+    item.note(f"platform API key '{oldest.get('displayName')}' ({oldest.get('id')})")
 
 
 async def _bounded(coro, seconds: float):
