@@ -68,6 +68,13 @@ def kv_version(info: dict[str, Any] | None) -> str | None:
     return str(options.get("version") or "1")
 
 
+def approle_config(config: dict[str, str]) -> tuple[str, str | None, str, str]:
+    """A connection's ``url`` (no trailing slash), ``namespace`` (None when empty), role id, secret id."""
+    url = config.get("url", "")
+    return (url[:-1] if url.endswith("/") else url, config.get("namespace") or None,
+            config.get("roleId", ""), config.get("secretId", ""))
+
+
 class VaultProvider:
     provider_id = PROVIDER
 
@@ -75,11 +82,7 @@ class VaultProvider:
                  connection_id: str | None = None) -> None:
         self.options = options or ProviderOptions()
         self.connection_id = connection_id
-        url = config.get("url", "")
-        self.url = url[:-1] if url.endswith("/") else url
-        self.namespace = config.get("namespace") or None
-        self._role_id = config.get("roleId", "")
-        self._secret_id = config.get("secretId", "")
+        self.url, self.namespace, self._role_id, self._secret_id = approle_config(config)
         self._secrets: list[str] = [self._role_id, self._secret_id]
         self._policy = RetryPolicy.from_options(self.options)
         self._client: Any = None

@@ -27,6 +27,7 @@ from aptui.masking import Secret
 from aptui.providers import errors as E
 from aptui.providers.base import ProviderOptions
 from aptui.providers.retry import RetryPolicy, retry_async, with_timeout
+from aptui.providers.vault import approle_config
 
 PROVIDER = "hashicorp"
 CODE = "VAULT_REQUEST_FAILED"
@@ -86,11 +87,7 @@ class VaultAppRole:
 
     def __init__(self, config: dict[str, str], options: ProviderOptions | None = None) -> None:
         self.options = options or ProviderOptions()
-        url = config.get("url", "")
-        self.url = url[:-1] if url.endswith("/") else url
-        self.namespace = config.get("namespace") or None
-        self._role_id = config.get("roleId", "")
-        self._secret_id = config.get("secretId", "")
+        self.url, self.namespace, self._role_id, self._secret_id = approle_config(config)
         self._secrets: list[str] = [self._role_id, self._secret_id]
         self._policy = RetryPolicy.from_options(self.options)
         self._http: Any = None

@@ -83,10 +83,10 @@ class RotationPane(Pane):
     NOUN = "rotation"
     NUMBER = "5"
     HELP = ("Every credential aptui knows and when it is due: the date comes from the provider where it can tell "
-            "(observed: IAM key age, Vault secret-id lookup, AWS secret metadata, MCP server) or from what aptui "
-            "recorded. m marks one rotated, x rotates it step by step (AWS and Vault issue the new credential; "
-            "Conjur, 1Password and API keys take it from a hidden field; MCP through the platform), A aborts a "
-            "stopped rotation, o toggles provider lookups.")
+            "(observed: IAM key age, Vault secret-id lookup, AWS secret metadata, MCP server, platform API keys) "
+            "or from what aptui recorded. m marks one rotated, x rotates it step by step (AWS, Vault and the "
+            "platform's API keys issue the new credential; Conjur and 1Password take it from a hidden field; MCP "
+            "through the platform), A aborts a stopped rotation, o toggles provider lookups.")
     BINDINGS = [
         Binding("r", "refresh", "Refresh", id="pane.refresh"),
         Binding("slash", "filter", "Filter", id="pane.filter"),
