@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "rotation": "aptui.cli.rotation:rotation_group",
     "incident": "aptui.cli.incident:incident_group",
     "audit": "aptui.cli.audit:audit_group",
+    "migrate": "aptui.cli.migrate:migrate_group",
 }
 
 

@@ -130,6 +130,23 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX rotation_runs_item ON rotation_runs(item_id, state);
         """,
     ),
+    (
+        3,
+        """
+        CREATE TABLE migration_runs (
+            id TEXT PRIMARY KEY,
+            plan_id TEXT NOT NULL,
+            plan_digest TEXT NOT NULL,
+            plan_file TEXT NOT NULL,
+            state TEXT NOT NULL,
+            data TEXT NOT NULL DEFAULT '{}',
+            journal BLOB,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        );
+        CREATE INDEX migration_runs_plan ON migration_runs(plan_id, created);
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -140,4 +157,5 @@ ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "profiles": ("api_key",),
     "cache_entries": ("value",),
     "rotation_runs": ("staged",),
+    "migration_runs": ("journal",),
 }
