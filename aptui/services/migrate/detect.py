@@ -31,6 +31,7 @@ _PLAIN_KEY = re.compile(r"(^|_)(url|uri|host|hostname|port|endpoint|channel|regi
                         r"enabled|disabled|expires?|expiry|ttl|length|mode|version|scope|scopes|format|"
                         r"field|label|header|prefix|kind|count|timeout|username|user|email|algorithm)$", re.I)
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 MIN_ENTROPY_LEN = 20
 MIN_BITS_PER_CHAR = 3.5
 
@@ -82,7 +83,7 @@ def high_entropy(value: str) -> str | None:
     if len(value) < MIN_ENTROPY_LEN or any(c.isspace() for c in value) or "://" in value:
         return None
     hostname = value.count(".") >= 2 and value.replace(".", "").replace("-", "").isalnum()
-    if value.startswith(("/", "./", "~")) or value.isdigit() or hostname:
+    if value.startswith(("/", "./", "~")) or value.isdigit() or hostname or _UUID.match(value):
         return None
     bits = entropy_bits(value) / len(value)
     if bits < MIN_BITS_PER_CHAR or weakness(value) is not None:
