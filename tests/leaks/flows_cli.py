@@ -235,6 +235,7 @@ def incidents(w: World) -> None:
                      "--rotated-elsewhere", "--note", "rotated in the AWS console", "--scan", str(flows), "--yes",
                      code=(0, 1))
     w.ids["incident"] = str(started.get("incident", {}).get("id") or started.get("id"))
+    assert w.ids["incident"] != "None", started
     out_md, out_json = w.tmp / "incident.md", w.tmp / "incident.json"
     w.json("incident", "export", w.ids["incident"], "--format", "json", "-o", str(out_json))
     w.scanner.add_file(out_json, "incident export (json)")
@@ -323,7 +324,49 @@ def wrong_aws_credentials(w: World) -> None:
     w.cli("sm", "test", "prod-aws", code=1, env={"APTUI_DEBUG": "1"})
 
 
-PHASES = (connections, references, caches, profiles, platform, rotation, incidents, audits, slips,
+def migration(w: World) -> None:
+    """A whole ``migrate`` run: plan (text, --json, --reveal), apply, status, a changed source, an app
+    connection, rollback with --purge; the plan file and the encrypted backups are scanned too."""
+    c = w.canaries
+    src = w.tmp / "migrate"
+    src.mkdir()
+    doc_json = src / "values.json"
+    doc_json.write_text(json.dumps({"slack": {"token": c.make("migrate_slack", "xoxb"), "channel": "#ops"},
+                                    "db": {"host": "db", "password": c.make("migrate_db_password")}}, indent=2))
+    doc_yaml = src / "inputs.yaml"
+    doc_yaml.write_text(f"openai:\n  apiKey: {c.make('migrate_openai', 'sk')}  # note\n  model: gpt\n")
+    plan = w.tmp / "migration-plan.json"
+    w.json("sm", "add", "--provider", "aws", "--name", "migrate-aws", "--set", "region=us-east-1",
+           "--set-env", "accessKeyId=CAN_AWS_KEY_ID", "--set-env", "secretAccessKey=CAN_AWS_SECRET_2")
+    w.cli("migrate", "plan", str(doc_json), str(doc_yaml), "--to", "migrate-aws", "--secret", "leak/{stem}", "--out",
+          str(plan))
+    migrated = {"migrate_slack", "migrate_db_password", "migrate_openai"}
+    w.json("migrate", "plan", str(doc_json), str(doc_yaml), "--to", "migrate-aws", "--secret", "leak/{stem}",
+           "--out", str(plan), "--reveal", allow=migrated, expect=migrated)
+    w.json("migrate", "plan", str(doc_json), str(doc_yaml), "--to", "migrate-aws", "--secret", "leak/{stem}",
+           "--out", str(plan))
+    w.scanner.add("migration plan file", plan.read_text())
+    w.cli("migrate", "apply", str(plan), "--yes")
+    w.json("migrate", "status", str(plan))
+    w.cli("ref", "resolve", str(doc_json), code=(0, 1))
+    app_plan = w.tmp / "migration-app.json"
+    w.json("migrate", "plan", "--app-connection", "ops-slack-1", "--project", PROJECT, "--value-env", "CAN_APP_VALUE",
+           "--to", "migrate-aws", "--secret", "leak/apps", "--out", str(app_plan))
+    w.scanner.add("migration app plan file", app_plan.read_text())
+    w.json("migrate", "apply", str(app_plan), "--yes", env={"CAN_APP_VALUE": w.env["CAN_APP_VALUE_2"]}, code=1)
+    w.json("migrate", "apply", str(app_plan), "--yes")
+    w.cli("migrate", "rollback", str(app_plan), "--yes")
+    w.json("migrate", "rollback", str(plan), "--yes", "--purge")
+    # a source changed after planning: refused, no value quoted
+    w.cli("migrate", "plan", str(doc_json), "--to", "migrate-aws", "--secret", "leak2/{stem}", "--out", str(plan))
+    doc_json.write_text(doc_json.read_text().replace(c["migrate_db_password"], c.make("migrate_db_password_2")))
+    w.json("migrate", "apply", str(plan), "--yes", code=1)
+    if not w.full:
+        return
+    w.cli("migrate", "status", str(plan), code=1)
+
+
+PHASES = (connections, references, caches, profiles, platform, rotation, incidents, migration, audits, slips,
           wrong_aws_credentials, passphrase)
 
 

@@ -274,6 +274,7 @@ class Migration:
             resolver = Resolver(self.ctx, project_ids=project, use_cache=False)
             results = [resolver.prepare(ref) for _, ref in group]
             await resolver.resolve(results)
+            resolver._to_cache = []  # values come back into memory for the comparison only, never the cache
             resolver.commit("migrate.verify", results)
             self.api_calls += resolver.api_calls
             for (item_id, ref), r in zip(group, results, strict=True):
@@ -551,6 +552,9 @@ async def rollback(ctx: Context, plan: Plan, *, purge: bool = False, force: bool
                 actions.append({"target": name, "result": result})
         finally:
             await writer.aclose()
+            from aptui.store.cache import cache_for
+
+            cache_for(ctx.store).invalidate(conn.id)  # cached values of undone writes are stale
     run.state = runs.ROLLED_BACK
     run.data.pop("owner", None)
     runs.save(ctx.store, run, journal_doc=journal)
