@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from aptui.errors import usage
-from aptui.tui.panes.base import Pane
+from aptui.tui.panes.base import Pane, mutating
 from aptui.tui.widgets.filter import FilterBox
 from aptui.tui.widgets.inputs import TextInput
 from aptui.tui.widgets.secret import RevealableSecret
@@ -89,6 +89,7 @@ class ReferencesPane(Pane, can_focus=True):
         Binding("o", "open_file", "Open JSON", id="refs.open"),
         Binding("p", "project", "Project", id="refs.project"),
         Binding("i", "edit", "Edit ref", id="refs.edit"),
+        Binding("m", "migrate", "Migrate secrets", show=False, id="refs.migrate"),
         Binding("slash", "filter", "Filter", show=False, id="pane.filter"),
     ]
 
@@ -122,6 +123,13 @@ class ReferencesPane(Pane, can_focus=True):
 
     def action_edit(self) -> None:
         self.focus_main()
+
+    @mutating
+    def action_migrate(self) -> None:
+        """Move hard-coded secrets into a secret manager (aptui/tui/screens/migrate.py)."""
+        from aptui.tui.screens.migrate import MigrateScreen
+
+        self.app.push_screen(MigrateScreen())
 
     def back(self) -> None:
         """esc: close the JSON filter, else leave the input (number keys and q work again)."""
