@@ -34,6 +34,7 @@ class Identity:
     login: str
     api_key: str
     readable: set[str] | None = None  # variable ids with 'execute' (None = all)
+    updatable: set[str] | None = field(default_factory=set)  # variable ids with 'update' (None = all)
 
 
 @dataclass
@@ -87,10 +88,12 @@ class ConjurDouble(DoubleServer):
         return {"organizationAccountName": account or self.account, "loginId": login, "url": self.url,
                 "apiKey": api_key}
 
-    def add_host(self, login: str, api_key: str | None = None, *, readable: set[str] | None = None) -> str:
+    def add_host(self, login: str, api_key: str | None = None, *, readable: set[str] | None = None,
+                 updatable: set[str] | None = frozenset()) -> str:
+        """A host; ``updatable`` = the variables it may set (``update`` privilege; None = all)."""
         key = api_key or pysecrets.token_hex(16)
         with self.state_lock:
-            self.identities[login] = Identity(login, key, readable)
+            self.identities[login] = Identity(login, key, readable, None if updatable is None else set(updatable))
         return key
 
     def set_variable(self, var_id: str, value: str | bytes | None, **annotations: str) -> None:
@@ -115,6 +118,9 @@ class ConjurDouble(DoubleServer):
         login = self._caller(req)
         if login is None:
             return Reply(401, "Unauthorized")
+        prefix = f"/secrets/{self.account}/variable/"
+        if req.method == "POST" and path.startswith(prefix):
+            return self._set(req, login, unquote(path[len(prefix):]))
         if req.method != "GET":
             return Reply(405, None)
         if path == "/whoami":
@@ -193,6 +199,20 @@ class ConjurDouble(DoubleServer):
         if value is None:
             return Reply(404, not_found(self.account, var_id))
         return Reply(200, value, {"Content-Type": "application/octet-stream"})
+
+    def _set(self, req: Request, login: str, var_id: str) -> Reply:
+        """``POST /secrets/{account}/variable/{id}``: a new version (201); the variable must be declared
+        in policy (404) and the caller hold ``update`` on it (403); an empty value is refused (422)."""
+        with self.state_lock:
+            if var_id not in self.variables:
+                return Reply(404, not_found(self.account, var_id))
+            ident = self.identities.get(login)
+            if ident is None or (ident.updatable is not None and var_id not in ident.updatable):
+                return Reply(403, None)
+            if not req.body:
+                return Reply(422, {"error": {"code": "unprocessable_entity", "message": "value may not be empty"}})
+            self.variables[var_id].versions.append((bytes(req.body), self.now()))
+        return Reply(201, None)
 
     def _batch(self, req: Request, login: str) -> Reply:
         raw = (req.query.get("variable_ids") or [""])[0]

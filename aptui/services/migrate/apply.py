@@ -215,12 +215,16 @@ class Migration:
             self.values[item["id"]] = value
 
     # -- steps ------------------------------------------------------------------------------------
-    def _fields(self, secret: str) -> dict[str, Secret]:
+    def _fields(self, secret: str) -> tuple[dict[str, Secret], set[str]]:
+        """The values for ``secret`` by key, and the keys the plan allows to overwrite."""
         out: dict[str, Secret] = {}
+        overwrite: set[str] = set()
         for item in self.plan.items + self.plan.app_connections:
             if item["target"]["secret"] == secret and item["id"] in self.values:
                 out[item["target"]["key"]] = self.values[item["id"]]
-        return out
+                if item.get("overwrite") is True:
+                    overwrite.add(item["target"]["key"])
+        return out, overwrite
 
     async def _write(self, run: runs.Run, step: dict[str, Any]) -> str:
         from aptui.providers.writers.base import conflict
@@ -233,7 +237,7 @@ class Migration:
         current = self.current[name]
         if current.error is not None:
             raise current.error
-        fields = self._fields(name)
+        fields, overwrite = self._fields(name)
         if not fields:
             raise changed(f"{name}: no value to write (the sources no longer hold them)")
         todo = {}
@@ -242,8 +246,11 @@ class Migration:
             if there is None:
                 todo[key] = value
             elif there != value:
-                raise conflict(name, f"key {key} already holds another value", hint="give the item another "
-                               "target.key in the plan")
+                if key not in overwrite:
+                    raise conflict(name, f"key {key} already holds another value",
+                                   hint="give the item another target.key in the plan, or set \"overwrite\": true "
+                                        "on it (the former version is kept for rollback --purge)")
+                todo[key] = value
         secrets = self.journal.setdefault("secrets", {})
         if not todo:
             secrets.setdefault(name, {"name": name, "noop": True})

@@ -62,8 +62,11 @@ def vault_api_path(secret: str) -> str:
     return "/".join([parts[0], "data", *parts[1:]])
 
 
-def target(provider_id: str, secret: str, key: str) -> dict[str, str]:
-    """The target secret and key in the provider's own form, and the reference path."""
+def target(provider_id: str, secret: str, key: str, *, planned: bool = False) -> dict[str, str]:
+    """The target secret and key in the provider's own form, and the reference path.
+
+    ``planned``: ``secret``/``key`` come from a plan file, where a Conjur ``secret`` is already the
+    variable id (its last segment is the key)."""
     if not secret or not key:
         raise invalid("a target needs a secret and a key")
     if provider_id == "aws":
@@ -74,8 +77,8 @@ def target(provider_id: str, secret: str, key: str) -> dict[str, str]:
         path = f"{api}/{key}"
         return {"secret": api, "key": key, "path": path, "providerForm": path}
     if provider_id == "cyberark-conjur":
-        path = f"{secret.strip('/')}/{key}"
-        return {"secret": path, "key": key, "path": path, "providerForm": path}
+        path = secret.strip("/") if planned else f"{secret.strip('/')}/{key}"
+        return {"secret": path, "key": path.rsplit("/", 1)[-1], "path": path, "providerForm": path}
     if provider_id == "onepassword":
         parts = [p for p in secret.removeprefix("op://").strip("/").split("/") if p]
         if len(parts) != 2:
@@ -322,7 +325,7 @@ def load(ctx: Context, file: FsPath) -> Plan:
     for item in plan.items + plan.app_connections:
         label = item.get("id") or "?"
         try:
-            tgt = target(conn.provider_id, str(item["target"]["secret"]), str(item["target"]["key"]))
+            tgt = target(conn.provider_id, str(item["target"]["secret"]), str(item["target"]["key"]), planned=True)
         except (KeyError, TypeError):
             raise invalid(f"item {label}: target.secret and target.key are required") from None
         ref = grammar.build(conn.id, tgt["path"])
