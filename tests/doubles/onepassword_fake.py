@@ -58,6 +58,8 @@ class FakeOnePassword:
     calls: Counter[str] = field(default_factory=Counter)
     closed_sessions: int = 0
     revoked: bool = False  # sessions stop working (token revoked server-side)
+    writable: set[str] | None = None  # vaults the service account may write (None = all)
+    versions: dict[tuple[str, str], int] = field(default_factory=dict)
     _faults: list[_Fault] = field(default_factory=list)
 
     def config(self, token: str = VALID_TOKEN) -> dict[str, str]:
@@ -149,6 +151,48 @@ class FakeSession:
     async def close(self) -> None:
         self.closed = True
         self.fake.closed_sessions += 1
+
+    # --- OnePasswordItems (aptui.providers.writers.onepassword): the SDK's items.* -------------
+
+    def _item(self, vault: str, title: str):
+        from aptui.providers.writers.onepassword import OpItem
+
+        fields = self.fake.vaults[vault][title]
+        return OpItem(f"{vault}:{title}", vault, title, self.fake.versions.get((vault, title), 1), dict(fields))
+
+    def _may_write(self, vault: str) -> None:
+        if self.fake.writable is not None and vault not in self.fake.writable:
+            raise OnePasswordError(f"You do not have permission to perform this action on vault {vault}", "other")
+
+    async def get_item(self, vault: str, item: str):
+        await self._enter("items.get")
+        if vault not in self.fake.vaults:
+            raise OnePasswordError(f"vault {vault!r} not found or not shared with the service account", "other")
+        return self._item(vault, item) if item in self.fake.vaults[vault] else None
+
+    async def create_item(self, vault: str, item: str, fields: dict[str, str]):
+        await self._enter("items.create")
+        self._may_write(vault)
+        self.fake.vaults[vault][item] = dict(fields)
+        self.fake.versions[(vault, item)] = 1
+        return self._item(vault, item)
+
+    async def put_fields(self, item, fields: dict[str, str], *, remove: list[str] | None = None):
+        await self._enter("items.put")
+        self._may_write(item.vault_id)
+        stored = self.fake.vaults[item.vault_id][item.title]
+        if self.fake.versions.get((item.vault_id, item.title), 1) != item.version:
+            raise OnePasswordError("item version is out of date (incorrect item version)", "other")
+        for k in remove or []:
+            stored.pop(k, None)
+        stored.update(fields)
+        self.fake.versions[(item.vault_id, item.title)] = item.version + 1
+        return self._item(item.vault_id, item.title)
+
+    async def delete_item(self, item) -> None:
+        await self._enter("items.delete")
+        self._may_write(item.vault_id)
+        self.fake.vaults[item.vault_id].pop(item.title, None)
 
 
 @pytest.fixture

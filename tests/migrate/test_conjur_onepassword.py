@@ -77,3 +77,61 @@ def test_conjur_denied_and_undeclared(run_cli, conjur_world, tmp_path):
     double.identities["host/migrator"].updatable = None
     r = run_cli("migrate", "apply", str(plan), "--yes", "--json")
     assert r.code == 1 and "not declared in Conjur policy" in r.json["error"]["message"]
+
+
+@pytest.fixture
+def op_world(ctx, onepassword_fake, tmp_path):
+    from aptui.providers.registry import make_provider
+    from aptui.providers.writers import make_writer
+
+    def providers(provider_id, config, options=None, *, connection_id=None):
+        return make_provider(provider_id, config, options, connection_id=connection_id, backend=onepassword_fake)
+
+    def writers(provider_id, config, options=None, *, connection_id=None):
+        return make_writer(provider_id, config, options, connection_id=connection_id, backend=onepassword_fake)
+
+    ctx.provider_factory, ctx.writer_factory = providers, writers
+    onepassword_fake.add("prod", "slack", "existing", "kept-as-is")
+    onepassword_fake.vaults.setdefault("ops", {})
+    conn = add_connection(ctx, "onepassword", onepassword_fake.config())
+    return conn, make_sources(tmp_path / "deploy"), onepassword_fake
+
+
+async def test_onepassword_items_created_and_edited_then_purged(ctx, op_world):
+    from aptui.services.migrate.apply import Migration, rollback
+    from aptui.services.migrate.plan import build_plan
+
+    conn, src, fake = op_world
+    before = src.json_file.read_bytes()
+    plan = build_plan(ctx, [src.json_file], to=conn.id, secret="prod/slack")
+    assert {i["reference"] for i in plan.items} == {"{{" + conn.id + f"|ap_sep_v1|op://prod/slack/{k}}}}}"
+                                                    for k in ("token", "auth", "password")}
+    plan2 = build_plan(ctx, [src.yaml_file], to=conn.id, secret="ops/{stem}")
+    outcome = await Migration(ctx, plan).run()
+    assert outcome.ok, outcome.error
+    assert all(r["match"] for r in outcome.verification)
+    assert fake.vaults["prod"]["slack"] == {"existing": "kept-as-is", "token": src.values["slack"],
+                                            "auth": src.values["github"], "password": src.values["db"]}
+    outcome2 = await Migration(ctx, plan2).run()
+    assert outcome2.ok, outcome2.error
+    assert fake.vaults["ops"]["step-inputs"]["apiKey"] == src.values["openai"]
+    await rollback(ctx, plan, purge=True)
+    await rollback(ctx, plan2, purge=True)
+    assert src.json_file.read_bytes() == before
+    assert fake.vaults["prod"]["slack"] == {"existing": "kept-as-is"}
+    assert "step-inputs" not in fake.vaults["ops"]
+
+
+async def test_onepassword_write_denied_for_the_vault(ctx, op_world):
+    from aptui.services.migrate.apply import Migration
+    from aptui.services.migrate.plan import build_plan
+
+    conn, src, fake = op_world
+    fake.writable = {"ops"}
+    before = src.json_file.read_bytes()
+    plan = build_plan(ctx, [src.json_file], to=conn.id, secret="prod/slack")
+    outcome = await Migration(ctx, plan).run()
+    assert outcome.error is not None and outcome.error.code == "SECRET_MANAGER_WRITE_FAILED"
+    assert "permission" in outcome.error.message and "prod/slack" in outcome.error.message
+    assert src.json_file.read_bytes() == before
+    assert fake.vaults["prod"]["slack"] == {"existing": "kept-as-is"}

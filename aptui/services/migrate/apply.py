@@ -179,8 +179,9 @@ class Migration:
             from aptui.services.connections import provider_options
 
             config = store_conn.auth(self.ctx.store, self.conn)
-            self.writer = make_writer(self.conn.provider_id, config, provider_options(self.ctx, self.conn.provider_id),
-                                      connection_id=self.conn.id)
+            factory = getattr(self.ctx, "writer_factory", None) or make_writer  # tests: a fake backend
+            self.writer = factory(self.conn.provider_id, config, provider_options(self.ctx, self.conn.provider_id),
+                                  connection_id=self.conn.id)
         return self.writer
 
     # -- the check that runs first ----------------------------------------------------------------
@@ -258,8 +259,9 @@ class Migration:
             return "already there (no new version)"
         token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"aptui-migrate:{run.id}:{name}"))
         if name not in secrets or secrets[name].get("noop"):
+            former = {k: (current.fields[k].reveal() if k in current.fields else None) for k in todo}
             secrets[name] = {"name": name, "created": not current.exists, "previousVersion": current.version,
-                             "keys": sorted(todo)}
+                             "keys": sorted(todo), "former": former}  # the journal is encrypted
             self._save(run, journal=True)
         receipt = await writer.write(current, todo, token=token)
         secrets[name]["newVersion"] = receipt.new_version
@@ -544,8 +546,9 @@ async def rollback(ctx: Context, plan: Plan, *, purge: bool = False, force: bool
         from aptui.providers.writers import make_writer
         from aptui.services.connections import provider_options
 
-        writer = make_writer(conn.provider_id, store_conn.auth(ctx.store, conn),
-                             provider_options(ctx, conn.provider_id), connection_id=conn.id)
+        factory = getattr(ctx, "writer_factory", None) or make_writer
+        writer = factory(conn.provider_id, store_conn.auth(ctx.store, conn), provider_options(ctx, conn.provider_id),
+                         connection_id=conn.id)
         try:
             for name, entry in list(journal.get("secrets", {}).items())[::-1]:
                 if entry.get("noop") or entry.get("purged") or "newVersion" not in entry:
