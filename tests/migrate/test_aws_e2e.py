@@ -203,3 +203,25 @@ def test_edited_plan_is_checked(run_cli, world, tmp_path):
     assert r.code == 0, r.out
     assert "slack_bot_token" in src.json_file.read_text()
     assert src.values["github"] in src.json_file.read_text()  # skipped: left as it was
+
+
+def test_sigkill_between_the_aws_write_and_its_record(run_cli, world, tmp_path, aptui_home):
+    conn, src, moto = world
+    sm = moto.client()
+    sm.create_secret(Name="prod/connection-values", SecretString=json.dumps({"keep": "me"}))
+    before = sm.get_secret_value(SecretId="prod/connection-values")["VersionId"]
+    plan, _ = _plan(run_cli, conn, src, tmp_path)
+    env = {**os.environ, "APTUI_HOME": str(aptui_home), "APTUI_MIGRATE_CRASH": "1:written"}
+    proc = subprocess.run([sys.executable, "-m", "aptui", "migrate", "apply", str(plan), "--yes"], env=env,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == -9
+    assert json.loads(sm.get_secret_value(SecretId="prod/connection-values")["SecretString"])["token"] == \
+        src.values["slack"]
+    r = run_cli("migrate", "apply", str(plan), "--yes", "--json")
+    assert r.code == 0, r.out
+    assert r.json["steps"][0]["detail"] == "already there (no new version)"
+    assert len(sm.list_secret_version_ids(SecretId="prod/connection-values")["Versions"]) == 2
+    assert run_cli("migrate", "rollback", str(plan), "--yes", "--purge").code == 0
+    stages = {v["VersionId"]: v["VersionStages"] for v in
+              sm.list_secret_version_ids(SecretId="prod/connection-values")["Versions"]}
+    assert stages[before] == ["AWSCURRENT"]  # the write made before the kill is undone too

@@ -113,10 +113,11 @@ def test_concurrent_writer_is_caught_by_cas(ctx, vault_world, tmp_path):
     assert _read(openbao, f"{prefix}/race")[1]["data"]["data"] == {"a": "1", "b": "someone else"}
 
 
-def test_sigkill_after_a_write_then_resume_writes_once(run_cli, vault_world, tmp_path, aptui_home):
+@pytest.mark.parametrize("point", ["1:written", "1:after"])
+def test_sigkill_after_a_write_then_resume_writes_once(run_cli, vault_world, tmp_path, aptui_home, point):
     conn, src, openbao, prefix = vault_world
     plan, _ = _plan(run_cli, conn, src, tmp_path, prefix)
-    env = {**os.environ, "APTUI_HOME": str(aptui_home), "APTUI_MIGRATE_CRASH": "1:after"}
+    env = {**os.environ, "APTUI_HOME": str(aptui_home), "APTUI_MIGRATE_CRASH": point}
     proc = subprocess.run([sys.executable, "-m", "aptui", "migrate", "apply", str(plan), "--yes"], env=env,
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert proc.returncode == -9
@@ -126,3 +127,7 @@ def test_sigkill_after_a_write_then_resume_writes_once(run_cli, vault_world, tmp
     assert r.json["steps"][0]["detail"] == "already there (no new version)"
     assert _read(openbao, f"{prefix}/connection-values")[1]["data"]["metadata"]["version"] == 1
     assert json.loads(json.dumps(r.json["verification"])) and all(x["match"] for x in r.json["verification"])
+    r = run_cli("migrate", "rollback", str(plan), "--yes", "--purge", "--json")
+    assert r.code == 0, r.err
+    status, body = _read(openbao, f"{prefix}/connection-values")
+    assert status == 404 and body["data"]["metadata"]["deletion_time"]  # the write made before the kill, undone

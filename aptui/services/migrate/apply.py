@@ -9,8 +9,8 @@ the sources and the plan runs first every time; nothing is written when it fails
 Every step records what it is about to do in the journal (encrypted in the store) before doing
 it, and is marked done after, so a run killed anywhere resumes where it stopped without writing
 twice (the writes are idempotent: equal keys already there are not written again).
-``APTUI_MIGRATE_CRASH=N`` (or ``N:after``) kills the process before step N (or after its side
-effect): the crash tests use it.
+``APTUI_MIGRATE_CRASH=N`` (``N:written``, ``N:after``) kills the process before step N (right after
+its provider write, before that is journaled; after the step): the crash tests use it.
 """
 
 from __future__ import annotations
@@ -78,17 +78,17 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _crash_point() -> tuple[int, bool] | None:
+def _crash_point() -> tuple[int, str] | None:
     raw = os.environ.get(CRASH_ENV, "")
     if not raw:
         return None
     n, _, when = raw.partition(":")
-    return (int(n), when == "after") if n.isdigit() else None
+    return (int(n), when or "before") if n.isdigit() else None
 
 
-def _maybe_crash(n: int, after: bool) -> None:
-    point = _crash_point()
-    if point == (n, after):
+def _maybe_crash(n: int, when: str) -> None:
+    """SIGKILL this process at step ``n``: ``before`` it, right after its provider ``written``, or ``after`` it."""
+    if _crash_point() == (n, when):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -254,7 +254,9 @@ class Migration:
                 todo[key] = value
         secrets = self.journal.setdefault("secrets", {})
         if not todo:
-            secrets.setdefault(name, {"name": name, "noop": True})
+            entry = secrets.setdefault(name, {"name": name, "noop": True})
+            if not entry.get("noop") and "newVersion" not in entry:  # killed between the write and its record
+                entry["newVersion"] = current.version
             self._save(run, journal=True)
             return "already there (no new version)"
         token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"aptui-migrate:{run.id}:{name}"))
@@ -264,6 +266,7 @@ class Migration:
                              "keys": sorted(todo), "former": former}  # the journal is encrypted
             self._save(run, journal=True)
         receipt = await writer.write(current, todo, token=token)
+        _maybe_crash(step["n"], "written")
         secrets[name]["newVersion"] = receipt.new_version
         self._save(run, journal=True)
         self.ctx.audit("migrate.write", f"{self.conn.id}:{name}", "ok",
@@ -411,7 +414,7 @@ class Migration:
                     outcome.error = AptuiError("CANCELLED", f"stopped before step {step['n']} ({step['label']}); "
                                                             "run apply again to resume", exit_code=Exit.FAILED)
                     return outcome
-                _maybe_crash(step["n"], False)
+                _maybe_crash(step["n"], "before")
                 if self.progress:
                     self.progress(step["n"], len(steps), step)
                 try:
@@ -423,7 +426,7 @@ class Migration:
                     self.ctx.audit("migrate.step", step["id"], "failed", err.code)
                     outcome.error = err
                     return outcome
-                _maybe_crash(step["n"], True)
+                _maybe_crash(step["n"], "after")
                 step["status"] = DONE_STEP
                 self._save(run)
                 if self.progress:
