@@ -84,6 +84,41 @@ async def shoot(ctx, pane: str, keys: tuple[str, ...], size: tuple[int, int], *,
         return app.export_screenshot()
 
 
+MIGRATE_VALUES = ("xoxb-demo0000000000-migrateDemoToken000000", "ghp_demoMigrate000000000000000000000000",
+                  "demo-db-password-0001")
+
+
+async def shoot_migrate(ctx, work: Path) -> str:
+    """The migration flow (pane 2, m): two demo sources planned into the demo AWS connection."""
+    import json
+
+    import aptui.services.migrate.plan as planner
+    from aptui.tui.app import AptuiApp
+    from aptui.tui.screens.migrate import MigrateScreen
+    from tests.tui.conftest import settle
+    from tests.tui.scenes import drive
+
+    deploy = work / "deploy"
+    deploy.mkdir(exist_ok=True)
+    slack, github, db = MIGRATE_VALUES
+    (deploy / "values.json").write_text(json.dumps({"slack": {"token": slack, "channel": "#ops"},
+                                                    "db": {"host": "db.internal", "password": db}}, indent=2))
+    (deploy / "inputs.yaml").write_text(f"github:\n  auth: {github}\n  org: acme\n")
+    planner.new_id = lambda: "planDemo0000000000001"
+    app = AptuiApp(ctx, show_first_run=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await drive(pilot, "refs")
+        await app.push_screen(MigrateScreen(sources=[str(deploy / "values.json"), str(deploy / "inputs.yaml")]))
+        await settle(pilot)
+        app.screen.query_one("#f-secret").value = "prod/{stem}"
+        app.screen.query_one("#f-to").value = "prod-aws"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        app.remask_all()
+        await pilot.pause()
+        return app.export_screenshot().replace(str(work), "$TMP")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
@@ -126,9 +161,10 @@ def main(argv: list[str] | None = None) -> int:
                 seed_incident(ctx)
             if pane in registered:
                 outputs[name] = asyncio.run(shoot(ctx, pane, keys, size))
+        outputs["2-migrate"] = asyncio.run(shoot_migrate(ctx, work))
         ctx.close()
         canaries = [scenes.SLACK_TOKEN, "sk_test_demo_0000", "demo-pw", "demo-vault-value", "demo-secret-id",
-                    "demo-conjur-key", aws.config()["secretAccessKey"], ap.api_key]
+                    "demo-conjur-key", aws.config()["secretAccessKey"], ap.api_key, *MIGRATE_VALUES]
         for name, svg in outputs.items():
             leaked = [c for c in canaries if c in svg]
             if leaked:

@@ -21,10 +21,6 @@ HELP = ("o picks the sources (JSON/YAML) and the target · n applies the next st
         "d shows the masked diff · r rolls back · esc closes")
 
 
-def _short(path: str, width: int = 28) -> str:
-    return path if len(path) <= width else "…" + path[-(width - 1):]
-
-
 class MigrateScreen(Screen):
     """One migration plan at a time; apply is resumable from here or from ``aptui migrate apply``."""
 
@@ -153,7 +149,9 @@ class MigrateScreen(Screen):
         self.query_one("#mig-title", Static).update(
             f"Plan {plan.id}: {len(plan.items)} secret(s) → {conn}, {len(plan.secrets())} target(s), "
             f"{len(plan.doc.get('skipped', []))} skipped")
-        self._status(f"plan saved to {_short(str(plan.file), 60)} (no values) — n next step · a apply all")
+        where = plan.file.name if plan.file is not None else "?"
+        self._status(f"plan saved as migrate-plans/{where} in aptui's data directory (no values) — n next step · "
+                     "a apply all")
 
     def _show_steps(self, steps: list[dict[str, Any]]) -> None:
         self.query_one("#mig-steps", VirtualTable).set_rows(
