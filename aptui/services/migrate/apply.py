@@ -366,6 +366,8 @@ class Migration:
                                         "Activepieces resolves it")
                 refs.append((item["id"], item["reference"], self._project_of(item)))
         rows = await self._resolve(refs)
+        if not outcome.verification:  # a resumed run: the re-verification is the table to show
+            outcome.verification = rows
         bad = [r for r in rows if not r["match"]]
         if bad:
             raise verify_failed(f"{len(bad)} reference(s) in the rewritten documents do not resolve to their value")
