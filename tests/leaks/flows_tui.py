@@ -114,39 +114,6 @@ async def run(w: World, app: Any, pilot: Any) -> None:
     w.scanner.add("tui clipboard after y", app.clipboard or "", allowed={"slack_token"}, expected={"slack_token"})
     s.shot("after copy")
 
-    # -- pane 2, m: a whole migration in the console (plan masked, apply, verification, diff, roll back)
-    import json
-
-    from aptui.tui.screens.migrate import MigrateScreen
-
-    mig = w.tmp / "tui-migrate"
-    mig.mkdir()
-    (mig / "values.json").write_text(json.dumps({"slack": {"token": c.make("tui_migrate_token", "xoxb")},
-                                                 "db": {"password": c.make("tui_migrate_password")}}, indent=2))
-    (mig / "inputs.yaml").write_text(f"openai:\n  apiKey: {c.make('tui_migrate_openai', 'sk')}\n")
-    await pilot.press("m")
-    await until(pilot, lambda: isinstance(app.screen, MigrateScreen), "the migration screen")
-    await pilot.press("o")
-    await until(pilot, lambda: isinstance(app.screen, FormScreen), "the migration form")
-    fill(app.screen, sources=f"{mig / 'values.json'} {mig / 'inputs.yaml'}", secret="tui/{stem}")
-    app.screen.query_one("#f-to").value = "tui-aws"
-    await pilot.press("ctrl+s")
-    await until(pilot, lambda: isinstance(app.screen, MigrateScreen)
-                and app.screen.query_one("#mig-plan", VirtualTable).total == 3, "the plan")
-    plan_table = app.screen.query_one("#mig-plan", VirtualTable)
-    s.shot("migration plan (masked)")
-    await pilot.press("a", "y")
-    await until(pilot, lambda: all(r.cells[-1] == "✓ matches" for r in plan_table._rows), "the migration applied")
-    s.shot("migration applied, verified")
-    await pilot.press("d")
-    await settle(pilot)
-    s.shot("migration diff (masked)")
-    await pilot.press("r", "y")
-    await until(pilot, lambda: "rolled back" in str(app.screen.query_one("#mig-status").render()), "the rollback")
-    s.shot("migration rolled back")
-    await pilot.press("escape")
-    await settle(pilot)
-
     # -- pane 3: the cache holds the value (masked stats only)
     await pilot.press("escape", "3")
     await settle(pilot)
@@ -208,6 +175,41 @@ async def run(w: World, app: Any, pilot: Any) -> None:
     await pilot.press("enter")
     await until(pilot, lambda: app.screen.is_modal, "a finding's details")
     s.shot("finding details")
+    await pilot.press("escape")
+    await settle(pilot)
+
+    # -- pane 2, m: a whole migration in the console (plan masked, apply, verification, diff, roll back)
+    import json
+
+    from aptui.tui.screens.migrate import MigrateScreen
+
+    mig = w.tmp / "tui-migrate"
+    mig.mkdir()
+    (mig / "values.json").write_text(json.dumps({"slack": {"token": c.make("tui_migrate_token", "xoxb")},
+                                                 "db": {"password": c.make("tui_migrate_password")}}, indent=2))
+    (mig / "inputs.yaml").write_text(f"openai:\n  apiKey: {c.make('tui_migrate_openai', 'sk')}\n")
+    await pilot.press("2")
+    await settle(pilot)
+    await pilot.press("escape", "m")
+    await until(pilot, lambda: isinstance(app.screen, MigrateScreen), "the migration screen")
+    await pilot.press("o")
+    await until(pilot, lambda: isinstance(app.screen, FormScreen), "the migration form")
+    fill(app.screen, sources=f"{mig / 'values.json'} {mig / 'inputs.yaml'}", secret="tui/{stem}")
+    app.screen.query_one("#f-to").value = "tui-aws"
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: isinstance(app.screen, MigrateScreen)
+                and app.screen.query_one("#mig-plan", VirtualTable).total == 3, "the plan")
+    plan_table = app.screen.query_one("#mig-plan", VirtualTable)
+    s.shot("migration plan (masked)")
+    await pilot.press("a", "y")
+    await until(pilot, lambda: all(r.cells[-1] == "✓ matches" for r in plan_table._rows), "the migration applied")
+    s.shot("migration applied, verified")
+    await pilot.press("d")
+    await settle(pilot)
+    s.shot("migration diff (masked)")
+    await pilot.press("r", "y")
+    await until(pilot, lambda: "rolled back" in str(app.screen.query_one("#mig-status").render()), "the rollback")
+    s.shot("migration rolled back")
     await pilot.press("escape")
     await settle(pilot)
 

@@ -226,6 +226,7 @@ class MigrateScreen(Screen):
             state = "done" if outcome.ok else "paused"
             self._status(f"{state}: {done}/{len(outcome.steps)} steps, {outcome.api_calls} secret-manager call(s) "
                          "— d diff · r roll back")
+            self.notify(f"migration {state}: {done}/{len(outcome.steps)} steps", markup=False)
 
     def action_diff(self) -> None:
         box = self.query_one("#mig-diff", Static)
@@ -254,6 +255,7 @@ class MigrateScreen(Screen):
 
     def _rolled_back(self, result: dict[str, Any]) -> None:
         self._status(f"rolled back: {len(result['actions'])} action(s) — {HELP}")
+        self.notify(f"migration rolled back: {len(result['actions'])} action(s)", markup=False)
         self.query_one("#mig-steps", VirtualTable).set_rows(
             [Row(n, (str(n), a["target"], "undone", a["result"])) for n, a in enumerate(result["actions"], 1)])
 
