@@ -37,16 +37,15 @@ _SEV_LABEL = {"high": "HIGH", "medium": "MED ", "low": "LOW ", "info": "INFO"}
 
 def _write_markdown(target: str, text: str, *, quiet: bool) -> None:
     """Write the Markdown report to a file (``-``: stdout). ``quiet``: no message (JSON mode)."""
-    import sys
     from pathlib import Path
 
-    from aptui.cli.output import line
+    from aptui.cli.output import line, write
     from aptui.errors import usage
 
     if target == "-":
         if quiet:
             raise usage("--markdown - cannot be combined with --json (both use stdout)")
-        sys.stdout.write(text)
+        write(text)
         return
     path = Path(target).expanduser()
     try:

@@ -103,7 +103,9 @@ def confirm(prompt: str, *, yes: bool) -> None:
         return
     if not sys.stdin.isatty():
         raise usage(f"{prompt} — refusing without confirmation", hint="pass --yes to confirm non-interactively")
-    if not click.confirm(prompt, default=False):
+    from aptui.untrusted import visible
+
+    if not click.confirm(visible(prompt), default=False):
         raise AptuiError("CANCELLED", "cancelled; nothing was changed", exit_code=Exit.FAILED)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from aptui.cli.common import app_context, json_option, run_async
-from aptui.cli.output import emit, line, table
+from aptui.cli.output import dumps, emit, line, table, write
 from aptui.errors import Exit, usage
 
 
@@ -185,7 +185,7 @@ def resolve_cmd(file: str, projects: tuple[str, ...], reveal: bool, no_cache: bo
         line(f"{c['resolves']} resolve ({c['cached']} cached), {c['error']} errors, "
              f"{c['not-resolved-by-activepieces']} not resolved by Activepieces, {c['passthrough']} broken lookalikes")
         if reveal:
-            line(json.dumps(data["resolved"], indent=2, ensure_ascii=False, default=str))
+            write(dumps(data["resolved"]) + "\n")
 
     emit(as_json, data, render)
     return _exit_for(report.items, strict=strict)
@@ -255,6 +255,10 @@ def _progress():
     task = bar.add_task("scanning", total=None)
 
     def update(done: int, total: int, label: str) -> None:
-        bar.update(task, completed=done, total=total, description=label[:40])
+        from rich.markup import escape
+
+        from aptui.untrusted import visible
+
+        bar.update(task, completed=done, total=total, description=escape(visible(label)[:40]))
 
     return update, bar.stop
