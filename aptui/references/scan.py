@@ -17,6 +17,7 @@ from json.decoder import scanstring
 from pathlib import Path as FsPath
 from typing import Any
 
+from aptui import docparse
 from aptui.references.walk import Path, WalkItem, iter_walk
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -124,7 +125,7 @@ class _JsonLocator:
 
 def load_json(text: str) -> tuple[Any, dict[Path, int]]:
     """Parse JSON (raises ValueError as ``json.loads`` does) and map each value's path to its line."""
-    doc = json.loads(text)
+    doc = docparse.loads_json(text)
     locator = _JsonLocator(text)
     try:
         located, _ = locator.value(0, ())
@@ -139,6 +140,9 @@ def load_yaml(text: str) -> list[tuple[Any, dict[Path, int]]]:
     """Every document of a YAML stream as plain data plus a path → line map."""
     import yaml
     from yaml.constructor import SafeConstructor
+
+    # Composed within the limits (aliases counted, expanded size measured, depth capped), so the
+    # tree walk below (aliases expanded) is bounded too.
 
     constructor = SafeConstructor()
     out: list[tuple[Any, dict[Path, int]]] = []
@@ -163,9 +167,7 @@ def load_yaml(text: str) -> list[tuple[Any, dict[Path, int]]]:
         except Exception:
             return node.value
 
-    for node in yaml.compose_all(text, Loader=yaml.SafeLoader):
-        if node is None:
-            continue
+    for node in docparse.compose_yaml(text):
         lines: dict[Path, int] = {}
         out.append((convert(node, (), lines, frozenset()), lines))
     return out
@@ -222,6 +224,16 @@ def _read_text(path: FsPath, max_bytes: int, result: ScanResult) -> str | None:
 
 
 def scan_file(path: FsPath, result: ScanResult, *, max_bytes: int = MAX_BYTES, kind: str | None = None) -> None:
+    """Scan one file; a document over the limits (aptui.docparse) adds a ``refused`` note instead."""
+    found = len(result.occurrences)
+    try:
+        _scan_file(path, result, max_bytes=max_bytes, kind=kind)
+    except docparse.DocumentLimitError as exc:
+        del result.occurrences[found:]
+        result.notes.append({"file": str(path), "note": f"refused: {exc.message}", "code": exc.code})
+
+
+def _scan_file(path: FsPath, result: ScanResult, *, max_bytes: int, kind: str | None) -> None:
     kind = kind or kind_of(path)
     if kind is None:
         result.notes.append({"file": str(path), "note": "skipped: not a .json, .yaml/.yml or .env file"})
@@ -242,6 +254,8 @@ def scan_file(path: FsPath, result: ScanResult, *, max_bytes: int = MAX_BYTES, k
     elif kind == "yaml":
         try:
             docs = load_yaml(text)
+        except docparse.DocumentLimitError:
+            raise
         except Exception as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
