@@ -439,7 +439,7 @@ class Store:
                         raise tampered(f"{table} row {row_id} changed while in use")
                 counter = self.conn.execute("SELECT counter FROM keyring WHERE id = 1").fetchone()[0]
                 if self._state_ok_at != counter:
-                    findings = integrity.verify_state(self.conn, self.sealer)
+                    findings = integrity.verify_state(self.conn, self.sealer, audit=False)
                     if findings.rows or findings.state:
                         what = findings.state[0] if findings.state else (
                             f"{findings.rows[0]['table']} row {findings.rows[0]['row']}: {findings.rows[0]['reason']}")
