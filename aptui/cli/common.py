@@ -24,7 +24,15 @@ class CliState:
             from aptui.services.context import Context
 
             self._ctx = Context(passphrase=prompt_passphrase, read_only=self.read_only)
+            self._ctx.on_warning = _print_warning
         return self._ctx
+
+
+def _print_warning(text: str) -> None:
+    from aptui.untrusted import visible
+
+    sys.stderr.write(f"aptui: warning: {visible(text)}\n")
+    sys.stderr.flush()
 
 
 def app_context():

@@ -111,3 +111,28 @@ def test_references_read_from_a_file(run_cli, tmp_path):
     r = run_cli("ref", "resolve", "{{x" + OSC0 + "|ap_sep_v1|p}}", env=FAST)
     assert r.code != 0
     assert_clean(r)
+
+
+# -- the AP_API_KEY fallback -----------------------------------------------------------------------
+
+def test_ap_api_key_fallback_warns_naming_the_host(run_cli, activepieces):
+    assert run_cli("profile", "add", "envkey", "--url", activepieces.url, "--project", DEFAULT_PROJECT,
+                   "--no-key").code == 0
+    r = run_cli("platform", "connections", "list", "--json", env={**activepieces.env(), **FAST})
+    assert r.code == 0
+    host = activepieces.url.split("://", 1)[1].rstrip("/")
+    assert "warning" in r.err and "AP_API_KEY" in r.err and host in r.err and "envkey" in r.err
+    assert r.err.count("\n") == 1 and activepieces.api_key not in r.err
+    json.loads(r.out)  # stdout stays a JSON document
+
+
+def test_per_profile_variable_replaces_the_global_fallback(run_cli, activepieces):
+    assert run_cli("profile", "add", "prod-eu", "--url", activepieces.url, "--project", DEFAULT_PROJECT,
+                   "--no-key").code == 0
+    env = {"APTUI_PROFILE_PROD_EU_API_KEY": activepieces.api_key, "AP_API_KEY": "sk-wrong-global-key-000000",
+           **FAST}
+    r = run_cli("platform", "connections", "list", "--json", env=env)
+    assert r.code == 0, r.err
+    assert "warning" not in r.err
+    listed = run_cli("profile", "list", "--json", env=env)
+    assert listed.json["profiles"][0]["key_source"] == "APTUI_PROFILE_PROD_EU_API_KEY"
