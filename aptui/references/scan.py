@@ -57,16 +57,40 @@ def kind_of(path: FsPath) -> str | None:
     return None
 
 
-def iter_files(root: FsPath) -> Iterator[FsPath]:
-    """Files under ``root`` (or ``root`` itself) that ``ref scan`` reads, in a stable order."""
+def _outside(link: FsPath, top: FsPath) -> str | None:
+    """Where ``link`` leads when that is outside ``top`` (or is broken), else None."""
+    try:
+        target = link.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "a broken or looping link"
+    return None if target == top or top in target.parents else str(target)
+
+
+def iter_files(root: FsPath, notes: list[dict[str, str]] | None = None) -> Iterator[FsPath]:
+    """Files under ``root`` (or ``root`` itself) that ``ref scan`` reads, in a stable order.
+
+    A symbolic link (to a file or a directory) that leads outside ``root`` is not followed: it is
+    reported in ``notes``. Links to directories are never descended (their target inside ``root``
+    is scanned where it is)."""
     if root.is_file():
         yield root
         return
+    top = root.resolve()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        for d in dirnames:
+            link = FsPath(dirpath) / d
+            if link.is_symlink() and notes is not None and (where := _outside(link, top)):
+                notes.append({"file": str(link), "note": f"not followed: a link to {where}, outside {root}"})
         for name in sorted(filenames):
             p = FsPath(dirpath) / name
-            if kind_of(p) is not None and p.is_file():
+            if kind_of(p) is None:
+                continue
+            if p.is_symlink() and (where := _outside(p, top)):
+                if notes is not None:
+                    notes.append({"file": str(p), "note": f"not followed: a link to {where}, outside {root}"})
+                continue
+            if p.is_file():
                 yield p
 
 
@@ -279,7 +303,7 @@ def scan(roots: list[FsPath], *, max_bytes: int = MAX_BYTES,
         if not root.exists():
             result.notes.append({"file": str(root), "note": "skipped: no such file or directory"})
             continue
-        files.extend(iter_files(root))
+        files.extend(iter_files(root, result.notes))
     for n, path in enumerate(files, 1):
         scan_file(path, result, max_bytes=max_bytes)
         if progress is not None:

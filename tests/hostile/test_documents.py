@@ -125,3 +125,22 @@ def test_walk_budget_counts_shared_objects_expanded():
 def test_compose_merge_keys_still_work():
     text = "x-base: &base\n  image: ap\nservices:\n  a:\n    <<: *base\n  b:\n    <<: *base\n"
     assert docparse.safe_load_yaml(text)["services"]["b"] == {"image": "ap"}
+
+
+def test_ref_scan_reports_links_leading_outside_its_root(run_cli, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.json").write_text(json.dumps({"k": "{{out|ap_sep_v1|p}}"}))
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "inside.json").write_text(json.dumps({"k": "{{in|ap_sep_v1|p}}"}))
+    (root / "link.json").symlink_to(outside / "secret.json")
+    (root / "dirlink").symlink_to(outside, target_is_directory=True)
+    (root / "sub" / "ok.json").symlink_to(root / "inside.json")  # inside the root: read
+    r = run_cli("ref", "scan", str(root), "--no-test", "--json")
+    assert r.code in (0, 1), r.err
+    found = {f["file"].rsplit("/", 1)[-1] for f in r.json["findings"]}
+    assert found == {"inside.json", "ok.json"}
+    notes = {n["file"].rsplit("/", 1)[-1]: n["note"] for n in r.json["notes"]}
+    assert "outside" in notes["link.json"] and "outside" in notes["dirlink"]
+    assert "{{out|" not in r.out
