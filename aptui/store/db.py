@@ -183,6 +183,7 @@ class Store:
         self._depth = 0
         self._seal_failures: list[integrity.SealBroken] = []
         self._state_ok_at: int | None = None  # keyring counter when the store state last verified
+        self._sealed_columns: dict[str, list[str]] = {}
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r}, kek={self.kek_kind!r})"
@@ -360,6 +361,7 @@ class Store:
 
     def _install_seals(self) -> None:
         with self._lock:
+            self._sealed_columns.clear()
             integrity.install(self.conn, self.sealer, self._seal_failures)
 
     def close(self) -> None:
@@ -430,14 +432,17 @@ class Store:
         clear columns the caller routes by (``expect``) are the ones sealed. Raises STORE_TAMPERED."""
         with self._lock:
             try:
-                if not integrity.verify_row(self.conn, self.sealer, table, row_id):
+                names = self._sealed_columns.get(table)
+                if names is None:
+                    names = self._sealed_columns[table] = integrity.columns_of(self.conn, table)
+                ok, counter = integrity.verify_row(self.conn, self.sealer, table, row_id, names)
+                if not ok:
                     raise tampered(f"{table} row {row_id} was changed outside aptui (its seal does not verify)")
                 if expect:
                     cols = ", ".join(expect)
                     row = self.conn.execute(f"SELECT {cols} FROM {table} WHERE id = ?", (row_id,)).fetchone()
                     if row is None or any(a != b for a, b in zip(row, expect.values(), strict=True)):
                         raise tampered(f"{table} row {row_id} changed while in use")
-                counter = self.conn.execute("SELECT counter FROM keyring WHERE id = 1").fetchone()[0]
                 if self._state_ok_at != counter:
                     findings = integrity.verify_state(self.conn, self.sealer, audit=False)
                     if findings.rows or findings.state:

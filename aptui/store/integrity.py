@@ -28,10 +28,8 @@ no secret (rotation records, incidents).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import sqlite3
-import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +40,7 @@ ZERO = bytes(32)
 
 
 def _sub_key(data_key: bytes, label: str) -> bytes:
-    return hmac.new(data_key, f"aptui:v1:{label}".encode(), hashlib.sha256).digest()
+    return hmac.digest(data_key, f"aptui:v1:{label}".encode(), "sha256")
 
 
 def _encode(value: Any) -> bytes:
@@ -58,7 +56,11 @@ def _encode(value: Any) -> bytes:
 
 
 def _frame(*parts: bytes) -> bytes:
-    return b"".join(struct.pack(">I", len(p)) + p for p in parts)
+    out = bytearray()
+    for p in parts:
+        out += len(p).to_bytes(4, "big")
+        out += p
+    return bytes(out)
 
 
 class Sealer:
@@ -77,28 +79,27 @@ class Sealer:
 
     def seal(self, table: str, gen: int, columns: Iterable[tuple[str, Any]]) -> bytes:
         parts = [table.encode(), str(int(gen)).encode()]
-        for name, value in sorted(columns):
+        for name, value in columns:  # table order (ALTER TABLE appends; a NULL column adds nothing)
             if value is not None and name not in SEAL_COLUMNS:
                 parts += [name.encode(), _encode(value)]
-        return hmac.new(self._seal, _frame(*parts), hashlib.sha256).digest()
+        return hmac.digest(self._seal, _frame(*parts), "sha256")
 
     def element(self, table: str, row_id: str, gen: int | None) -> bytes:
         msg = _frame(table.encode(), str(row_id).encode(), str(gen).encode())
-        return hmac.new(self._elem, msg, hashlib.sha256).digest()
+        return hmac.digest(self._elem, msg, "sha256")
 
     def state(self, counter: int, digest: bytes | None, audit_seq: int | None, audit_mac: bytes | None) -> bytes:
         msg = _frame(str(int(counter or 0)).encode(), bytes(digest or ZERO), str(audit_seq or 0).encode(),
                      bytes(audit_mac or b""))
-        return hmac.new(self._state, msg, hashlib.sha256).digest()
+        return hmac.digest(self._state, msg, "sha256")
 
     def audit(self, prev: bytes | None, seq: int, fields: Iterable[Any]) -> bytes:
         msg = _frame(bytes(prev or b""), str(int(seq)).encode(), *(_encode(f) for f in fields))
-        return hmac.new(self._audit, msg, hashlib.sha256).digest()
+        return hmac.digest(self._audit, msg, "sha256")
 
 
 def xor(a: bytes | None, b: bytes | None) -> bytes:
-    a, b = bytes(a or ZERO), bytes(b or ZERO)
-    return bytes(x ^ y for x, y in zip(a, b, strict=True))
+    return (int.from_bytes(a or ZERO, "big") ^ int.from_bytes(b or ZERO, "big")).to_bytes(32, "big")
 
 
 AUDIT_FIELDS = ("at", "actor", "action", "target", "outcome", "detail")
@@ -137,8 +138,20 @@ def install(conn: sqlite3.Connection, sealer: Sealer, failures: list[SealBroken]
             raise SealBroken(table, row_id)
         return 1
 
-    def elem_fn(table: str, row_id: str, gen: int | None) -> bytes:
-        return sealer.element(table, row_id, gen)
+    memo: list[Any] = [None, None]  # the trigger asks twice per row (digest, then state MAC)
+
+    def digest_fn(digest: bytes | None, table: str, old_id: str | None, old_gen: int | None,
+                  new_id: str | None, new_gen: int | None) -> bytes:
+        key = (digest, table, old_id, old_gen, new_id, new_gen)
+        if memo[0] == key:
+            return memo[1]
+        out = digest or ZERO
+        if old_id is not None:
+            out = xor(out, sealer.element(table, old_id, old_gen))
+        if new_id is not None:
+            out = xor(out, sealer.element(table, new_id, new_gen))
+        memo[0], memo[1] = key, out
+        return out
 
     def state_fn(counter: int, digest: bytes | None, audit_seq: int | None, audit_mac: bytes | None) -> bytes:
         return sealer.state(counter, digest, audit_seq, audit_mac)
@@ -149,8 +162,7 @@ def install(conn: sqlite3.Connection, sealer: Sealer, failures: list[SealBroken]
     cols = {t: columns_of(conn, t) for t in SEALED}
     conn.create_function("aptui_seal", -1, seal_fn, deterministic=True)
     conn.create_function("aptui_verify", -1, verify_fn)
-    conn.create_function("aptui_elem", 3, elem_fn, deterministic=True)
-    conn.create_function("aptui_xor", 2, xor, deterministic=True)
+    conn.create_function("aptui_digest", 6, digest_fn, deterministic=True)
     conn.create_function("aptui_state", 4, state_fn, deterministic=True)
     conn.create_function("aptui_audit", -1, audit_fn, deterministic=True)
     state = ("UPDATE keyring SET state_mac = aptui_state(counter, digest, audit_seq, audit_mac) "
@@ -160,18 +172,24 @@ def install(conn: sqlite3.Connection, sealer: Sealer, failures: list[SealBroken]
         new = ", ".join(names)  # the seal's own UPDATE (seal, seal_gen only) does not fire the update trigger
         old = ", ".join(f"OLD.{c}" for c in names)
         gen = "(SELECT counter FROM keyring WHERE id = 1)"
-        reseal = (f"UPDATE keyring SET counter = counter + 1 WHERE id = 1; "
-                  f"UPDATE {table} SET seal_gen = {gen}, seal = aptui_seal('{table}', {gen}, {new}) "
-                  f"WHERE rowid = NEW.rowid; "
-                  f"UPDATE keyring SET digest = aptui_xor(digest, aptui_elem('{table}', NEW.id, {gen})) "
-                  f"WHERE id = 1;")
-        unlink = (f"UPDATE keyring SET digest = aptui_xor(digest, aptui_elem('{table}', OLD.id, OLD.seal_gen)) "
-                  f"WHERE id = 1;")
+
+        def step(old_ref: str, new_ref: str, table: str = table) -> str:
+            """One keyring update: the counter, the digest (old element out, new one in) and the state MAC."""
+            digest = f"aptui_digest(digest, '{table}', {old_ref}, {new_ref})"
+            nxt = "counter + 1" if new_ref != "NULL, NULL" else "counter"
+            return (f"UPDATE keyring SET counter = {nxt}, digest = {digest}, "
+                    f"state_mac = aptui_state({nxt}, {digest}, audit_seq, audit_mac) WHERE id = 1;")
+
+        seal = (f"UPDATE {table} SET seal_gen = {gen}, seal = aptui_seal('{table}', {gen}, {new}) "
+                f"WHERE rowid = NEW.rowid;")
         verify = f"SELECT aptui_verify('{table}', OLD.id, OLD.seal_gen, OLD.seal, {old});"
-        for name, body in ((f"{table}_seal_insert", f"AFTER INSERT ON main.{table} BEGIN {reseal} {state} END"),
-                           (f"{table}_seal_update", f"AFTER UPDATE OF {new} ON main.{table} BEGIN {verify} {unlink} "
-                                                    f"{reseal} {state} END"),
-                           (f"{table}_seal_delete", f"AFTER DELETE ON main.{table} BEGIN {unlink} {state} END")):
+        for name, body in (
+                (f"{table}_seal_insert", f"AFTER INSERT ON main.{table} BEGIN "
+                                         f"{step('NULL, NULL', 'NEW.id, counter + 1')} {seal} END"),
+                (f"{table}_seal_update", f"AFTER UPDATE OF {new} ON main.{table} BEGIN {verify} "
+                                         f"{step('OLD.id, OLD.seal_gen', 'NEW.id, counter + 1')} {seal} END"),
+                (f"{table}_seal_delete", f"AFTER DELETE ON main.{table} BEGIN "
+                                         f"{step('OLD.id, OLD.seal_gen', 'NULL, NULL')} END")):
             conn.execute(f"DROP TRIGGER IF EXISTS temp.{name}")
             conn.execute(f"CREATE TEMP TRIGGER {name} {body}")
     fields = ", ".join(f"NEW.{f}" for f in AUDIT_FIELDS)
@@ -236,15 +254,18 @@ class Findings:
         return not (self.rows or self.state or self.audit)
 
 
-def verify_row(conn: sqlite3.Connection, sealer: Sealer, table: str, row_id: str) -> bool:
-    names = columns_of(conn, table)
-    row = conn.execute(f"SELECT seal_gen, seal, {', '.join(names)} FROM main.{table} WHERE id = ?",
-                       (row_id,)).fetchone()
+def verify_row(conn: sqlite3.Connection, sealer: Sealer, table: str, row_id: str,
+               names: list[str] | None = None) -> tuple[bool, int]:
+    """Whether the row's seal verifies, and the store counter (one query)."""
+    names = names or columns_of(conn, table)
+    row = conn.execute(f"SELECT k.counter, t.seal_gen, t.seal, {', '.join('t.' + n for n in names)} "
+                       f"FROM main.{table} t, main.keyring k WHERE t.id = ? AND k.id = 1", (row_id,)).fetchone()
     if row is None:
-        return False
-    gen, seal, *values = row
-    return (seal is not None and gen is not None
-            and hmac.compare_digest(bytes(seal), sealer.seal(table, gen, zip(names, values, strict=True))))
+        return False, -1
+    counter, gen, seal, *values = row
+    ok = (seal is not None and gen is not None
+          and hmac.compare_digest(bytes(seal), sealer.seal(table, gen, zip(names, values, strict=True))))
+    return ok, counter
 
 
 def verify_state(conn: sqlite3.Connection, sealer: Sealer, findings: Findings | None = None, *,
