@@ -278,3 +278,10 @@ def test_copy_of_a_store_keeps_working(tmp_path):
     shutil.copytree(home, other)
     with Store.open(paths(other)) as store:
         assert store.check().ok
+
+
+def test_removing_a_tampered_row_clears_the_finding(run_cli, activepieces, decoy):
+    edit(decoy, "UPDATE profiles SET base_url = ?", (activepieces.url,))
+    assert run_cli("store", "check").code == 1
+    assert run_cli("profile", "remove", "prod", "--yes").code == 0
+    assert run_cli("store", "check").code == 0
