@@ -16,7 +16,11 @@ or a machine out of memory.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
+import operator
+import re
 from typing import Any
 
 from aptui.errors import AptuiError, Exit
@@ -78,6 +82,7 @@ def loads_json(text: str, what: str = "document") -> Any:
 
 # -- YAML ---------------------------------------------------------------------------------------
 
+@functools.cache
 def _loader_class():
     import yaml
 
@@ -108,35 +113,55 @@ def expanded_size(node: Any, what: str = "document") -> int:
     """How many nodes a walk of ``node`` visits with aliases expanded (memoised: linear in the file)."""
     import yaml
 
-    sizes: dict[int, int] = {}
+    seen: dict[int, tuple[int, int]] = {}  # id → (size, height) of the subtree
     active: set[int] = set()
 
-    def size(n: Any, depth: int) -> int:
+    def size(n: Any, depth: int) -> tuple[int, int]:
         key = id(n)
-        if key in sizes:
-            return sizes[key]
+        if key in seen:
+            total, height = seen[key]
+            if depth + height > MAX_DEPTH:  # an alias reused deeper than where it was defined
+                raise too_deep(what)
+            return total, height
         if key in active:
             raise DocumentLimitError(f"{what} has a recursive YAML alias; not read")
         if depth > MAX_DEPTH:
             raise too_deep(what)
-        total = 1
+        total, height = 1, 0
         if isinstance(n, yaml.SequenceNode | yaml.MappingNode):
             active.add(key)
             children = n.value if isinstance(n, yaml.SequenceNode) else [c for kv in n.value for c in kv]
             for child in children:
-                total += size(child, depth + 1)
+                child_size, child_height = size(child, depth + 1)
+                total, height = total + child_size, max(height, child_height + 1)
                 if total > MAX_NODES:
                     raise too_big(what)
             active.discard(key)
-        sizes[key] = total
-        return total
+        seen[key] = (total, height)
+        return total, height
 
-    return size(node, 0)
+    return size(node, 0)[0]
+
+
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = str.maketrans({"[": "\x02", "{": "\x02", "]": "\x00", "}": "\x00"})
+
+
+def bracket_depth(text: str) -> int:
+    """The deepest nesting of ``[`` / ``{`` in ``text`` (quotes and comments not excluded: an upper
+    bound of a YAML flow collection's depth), at C speed."""
+    steps = _NOT_BRACKET.sub("", text).translate(_DEPTH_STEP).encode("latin-1")
+    return max(itertools.accumulate(map(operator.sub, steps, itertools.repeat(1))), default=0)
 
 
 def compose_yaml(text: str, what: str = "document") -> list[Any]:
     """Every document of a YAML stream as composed nodes, within the limits (raises yaml.YAMLError
-    on bad YAML, DocumentLimitError over a limit)."""
+    on bad YAML, DocumentLimitError over a limit).
+
+    Flow collections are measured first: PyYAML's scanner looks ahead to the end of a nested flow
+    collection (any ``[`` may open a key) in quadratic time, before the depth limit can apply."""
+    if bracket_depth(text) > MAX_DEPTH:
+        raise too_deep(what)
     loader = _loader_class()(text, what)
     nodes: list[Any] = []
     total = 0

@@ -144,3 +144,14 @@ def test_ref_scan_reports_links_leading_outside_its_root(run_cli, tmp_path):
     notes = {n["file"].rsplit("/", 1)[-1]: n["note"] for n in r.json["notes"]}
     assert "outside" in notes["link.json"] and "outside" in notes["dirlink"]
     assert "{{out|" not in r.out
+
+
+def test_deep_flow_yaml_is_measured_before_pyyaml_looks_ahead():
+    """PyYAML's scanner reads a nested flow collection to its end, in quadratic time, before the
+    composer's depth check could run: 3,000 levels took 1.8 s, 5 MiB would take hours."""
+    text = "[" * 200_000 + "x" + "]" * 200_000
+    t0 = time.perf_counter()
+    with pytest.raises(docparse.DocumentLimitError):
+        docparse.compose_yaml(text)
+    assert time.perf_counter() - t0 < 1.0
+    assert docparse.bracket_depth("a: '[x]'\nb: {c: [1, [2]]}\n") == 3
