@@ -285,3 +285,22 @@ def test_removing_a_tampered_row_clears_the_finding(run_cli, activepieces, decoy
     assert run_cli("store", "check").code == 1
     assert run_cli("profile", "remove", "prod", "--yes").code == 0
     assert run_cli("store", "check").code == 0
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE sm_connections SET scope = 'PLATFORM', project_ids = '[]'",
+    "UPDATE sm_connections SET public_config = json_set(public_config, '$.url', 'http://127.0.0.1:9')",
+    "UPDATE sm_connections SET provider_id = 'aws'",
+])
+def test_connection_columns_outside_the_encrypted_blob_are_bound(run_cli, aptui_home, vault_double, sql):
+    role_id, secret_id = vault_double.add_approle("app")
+    r = run_cli("sm", "add", "--provider", "hashicorp", "--name", "vault", "--set", f"url={vault_double.url}",
+                "--set-env", "roleId=RID", "--set-env", "secretId=SID", "--scope", "PROJECT", "--project", "prjA",
+                env={"SID": secret_id, "RID": role_id, **FAST})
+    assert r.code == 0, r.err
+    logins = vault_double.count("/v1/auth/approle/login")
+    edit(aptui_home / "aptui.db", sql)
+    t = run_cli("sm", "test", "vault", env=FAST)
+    assert t.code == 3 and "STORE_TAMPERED" in t.err, (t.code, t.err)
+    assert vault_double.count("/v1/auth/approle/login") == logins  # the secret ID went nowhere
+    assert run_cli("store", "check").code == 1
