@@ -46,9 +46,13 @@ class AptuiError(Exception):
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
-        message = self.message.replace("\r", "\\r").replace("\n", "\\n")
-        text = f"{self.code}: {message}"
-        return f"{text} ({self.hint})" if self.hint else text
+        """``CODE: message (hint)`` on one line. Messages quote server and file text, so every
+        control character is made visible (``ESC`` → ``\\x1b``): nothing in it reaches a terminal raw."""
+        from aptui.untrusted import visible
+
+        message = visible(self.message.replace("\r", "\\r").replace("\n", "\\n"))
+        text = f"{visible(self.code)}: {message}"
+        return f"{text} ({visible(self.hint)})" if self.hint else text
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"code": self.code, "message": self.message}

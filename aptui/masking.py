@@ -13,17 +13,33 @@ BULLET = "•"
 _LIVE: weakref.WeakSet[Secret] = weakref.WeakSet()  # for crash reports (aptui.crash)
 
 
-def mask(value: object, *, keep: int = 2) -> str:
-    """First ``keep`` characters, bullets, and the length: ``sk•••••• (32 chars)``.
+_BUCKETS = (64, 32, 16, 8)
+# Prefixes that say what KIND of credential a value is (public knowledge, not part of the secret).
+_TYPED = re.compile(r"(sk-ant-|sk-proj-|sk[-_]|AKIA|ASIA|ops_|xox[abposr]-|gh[pousr]_|github_pat_|glpat-|hvs\.|eyJ)")
 
-    Values of 8 characters or fewer show no prefix at all (a 4-char PIN must not lose half).
+
+def length_bucket(n: int) -> str:
+    """A length shown without giving it away: ``(16+ chars)``, ``(under 8 chars)``."""
+    for edge in _BUCKETS:
+        if n >= edge:
+            return f"({edge}+ chars)"
+    return "(under 8 chars)"
+
+
+def mask(value: object, *, keep: int = 2) -> str:
+    """Bullets and a length bucket (``•••••• (16+ chars)``), never the exact length.
+
+    A prefix is shown only when it names a well-known credential type (``sk-``, ``AKIA``, ``ghp_``,
+    ``hvs.``, a JWT's ``eyJ``…) and the value is long enough that the prefix is a small part of it;
+    an untyped value shows none of its characters. ``keep`` caps the typed prefix shown (0: none).
     """
     text = value if isinstance(value, str) else str(value)
     n = len(text)
     if n == 0:
         return "(empty)"
-    shown = text[:keep] if n > 8 else ""
-    return f"{shown}{BULLET * 6} ({n} chars)"
+    typed = _TYPED.match(text) if keep and n >= 16 else None
+    shown = typed.group() if typed else ""
+    return f"{shown}{BULLET * 6} {length_bucket(n)}"
 
 
 class Secret:

@@ -1,6 +1,8 @@
 """Store figures for the README.
 
 - write, then read+decrypt, 10,000 encrypted values (target < 0.5 s each on 2 cores);
+- the same through sealed rows (profiles: every write sealed by the triggers, every decrypt
+  verified first; aptui.store.integrity), as a ratio to the plain figure of the same run;
 - unlock time of a passphrase store with the chosen Argon2id parameters (target 50–250 ms);
 - `aptui --version` process time vs `python -c pass`, measured in the same run.
 
@@ -33,22 +35,35 @@ def timed(fn, repeat: int = 5) -> float:
     return statistics.median(samples)
 
 
-def bench_values(home: Path) -> tuple[float, float]:
+def bench_values(home: Path, *, sealed: bool = False) -> tuple[float, float]:
     store = Store.open(Paths(config_dir=home, data_dir=home))
     values = [os.urandom(50).hex() for _ in range(N)]  # 100-char secrets
+    if not sealed:
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO sm_connections (id, provider_id, name, scope, auth, created, updated) "
+                         "VALUES ('c', 'aws', 'c', 'PLATFORM', x'00', 't', 't')")
 
     def write() -> None:
         with store.transaction() as conn:
-            conn.execute("DELETE FROM profiles")
-            conn.executemany(
-                "INSERT INTO profiles (id, name, base_url, api_key, created, updated) VALUES (?,?,?,?,?,?)",
-                ((f"p{i}", f"p{i}", "https://x", store.encrypt("profiles", f"p{i}", "api_key", v), "t", "t")
-                 for i, v in enumerate(values)),
-            )
+            if sealed:
+                conn.execute("DELETE FROM profiles")
+                conn.executemany(
+                    "INSERT INTO profiles (id, name, base_url, api_key, created, updated) VALUES (?,?,?,?,?,?)",
+                    ((f"p{i}", f"p{i}", "https://x", store.encrypt("profiles", f"p{i}", "api_key", v), "t", "t")
+                     for i, v in enumerate(values)),
+                )
+            else:
+                conn.execute("DELETE FROM cache_entries")
+                conn.executemany(
+                    "INSERT INTO cache_entries (id, connection_id, path, value, created, expires) VALUES (?,?,?,?,0,0)",
+                    ((f"e{i}", "c", f"p{i}", store.encrypt("cache_entries", f"e{i}", "value", v))
+                     for i, v in enumerate(values)),
+                )
 
     def read() -> None:
-        rows = store.conn.execute("SELECT id, api_key FROM profiles").fetchall()
-        out = [store.decrypt("profiles", rid, "api_key", blob) for rid, blob in rows]
+        table, column = ("profiles", "api_key") if sealed else ("cache_entries", "value")
+        rows = store.conn.execute(f"SELECT id, {column} FROM {table}").fetchall()
+        out = [store.decrypt(table, rid, column, blob) for rid, blob in rows]
         assert len(out) == N
 
     w = timed(write, 3)
@@ -79,12 +94,15 @@ def bench_process(cmd: list[str], runs: int = 15) -> float:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         w, r = bench_values(Path(tmp) / "values")
+        sw, sr = bench_values(Path(tmp) / "sealed", sealed=True)
         unlock, kdf = bench_unlock(Path(tmp) / "unlock")
     aptui = [sys.executable, "-m", "aptui", "--version"]
     base = bench_process([sys.executable, "-c", "pass"])
     version = bench_process(aptui)
     print(f"write {N:,} encrypted values : {w * 1000:7.1f} ms  (target < 500 ms)")
     print(f"read  {N:,} encrypted values : {r * 1000:7.1f} ms  (target < 500 ms)")
+    print(f"write {N:,} sealed rows      : {sw * 1000:7.1f} ms  ({sw / w:.1f}x plain)")
+    print(f"read  {N:,} verified secrets : {sr * 1000:7.1f} ms  ({sr / r:.1f}x plain)")
     print(f"unlock (argon2id m={kdf['memory_kib'] // 1024} MiB t={kdf['iterations']} p={kdf['lanes']}) : "
           f"{unlock * 1000:7.1f} ms  (target 50–250 ms)")
     print(f"python -c pass               : {base * 1000:7.1f} ms")

@@ -12,9 +12,17 @@ from aptui.masking import Secret, mask, redact
 
 
 def test_mask_rule():
-    assert mask("sk-1234567890abcdef") == "sk•••••• (19 chars)"
-    assert mask("pin1") == "•••••• (4 chars)"
+    assert mask("sk-1234567890abcdef") == "sk-•••••• (16+ chars)"
+    assert mask("pin1") == "•••••• (under 8 chars)"
     assert mask("") == "(empty)"
+
+
+def test_masks_show_neither_exact_lengths_nor_untyped_prefixes():
+    assert mask("a" * 17) == mask("a" * 31) == mask("b" * 16) == "•••••• (16+ chars)"
+    assert mask("s3cr3t-value-123").startswith("•")  # untyped: not one character of it
+    assert mask("ghp_" + "x" * 36) == "ghp_•••••• (32+ chars)"  # a typed prefix says what it is
+    assert mask("sk-short") == "•••••• (8+ chars)"  # too short for its prefix to be shown
+    assert mask("x" * 500).endswith("(64+ chars)")
 
 
 def test_secret_never_renders_value():
@@ -31,7 +39,7 @@ def test_secret_never_renders_value():
 
 
 def test_redact():
-    assert redact("token=abcdef123 and abcdef123", ["abcdef123"]) == "token=ab•••••• (9 chars) and ab•••••• (9 chars)"
+    assert redact("token=abcdef123 and abcdef123", ["abcdef123"]) == "token=•••••• (8+ chars) and •••••• (8+ chars)"
     assert redact("short ab", ["ab"]) == "short ab"  # too short to scrub meaningfully
 
 

@@ -96,6 +96,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         _mask_extra_arguments(exc)
+        from aptui.untrusted import visible
+
+        exc.message = visible(exc.message)
         if want_json:
             sys.exit(fail(AptuiError("USAGE", exc.format_message(), exit_code=Exit.USAGE), True))
         exc.show()

@@ -17,17 +17,38 @@ def audit_group() -> None:
 @audit_group.command("log")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100000))
 @click.option("--filter", "contains", default=None, help="Case-insensitive text to look for.")
+@click.option("--verify", is_flag=True, help="Verify the hash chain instead: report gaps, edits and a cut tail.")
 @json_option
-def log_cmd(limit: int, contains: str | None, as_json: bool) -> int:
-    """Show the local audit log, newest first."""
+def log_cmd(limit: int, contains: str | None, verify: bool, as_json: bool) -> int:
+    """Show the local audit log, newest first (or, with --verify, check its HMAC chain; exit 1 if broken)."""
     from aptui.store import audit
 
+    if verify:
+        return _verify(as_json)
     rows = audit.recent(app_context().store, limit=limit, contains=contains)
     emit(as_json, {"entries": rows},
          lambda: table(["at", "actor", "action", "target", "outcome", "detail"],
                        [(r["at"], r["actor"], r["action"], r["target"], r["outcome"], r["detail"] or "")
                         for r in rows]))
     return Exit.OK
+
+
+def _verify(as_json: bool) -> int:
+    from aptui.cli.output import line
+
+    found = app_context().store.verify_audit()
+    ok = not found.audit and not found.state
+    data = {"ok": ok, "entries": found.audit_entries, "problems": found.audit, "state": found.state}
+
+    def render() -> None:
+        line(f"audit chain: {found.audit_entries} entries, " + ("intact" if ok else f"{len(found.audit)} problems"))
+        for problem in found.state:
+            line(f"state: {problem}")
+        if found.audit:
+            table(["seq", "problem", "detail"], [(a["seq"], a["problem"], a["detail"]) for a in found.audit])
+
+    emit(as_json, data, render)
+    return Exit.OK if ok else Exit.FAILED
 
 
 # -- hardening and pieces reviews ------------------------------------------------------------
@@ -37,16 +58,15 @@ _SEV_LABEL = {"high": "HIGH", "medium": "MED ", "low": "LOW ", "info": "INFO"}
 
 def _write_markdown(target: str, text: str, *, quiet: bool) -> None:
     """Write the Markdown report to a file (``-``: stdout). ``quiet``: no message (JSON mode)."""
-    import sys
     from pathlib import Path
 
-    from aptui.cli.output import line
+    from aptui.cli.output import line, write
     from aptui.errors import usage
 
     if target == "-":
         if quiet:
             raise usage("--markdown - cannot be combined with --json (both use stdout)")
-        sys.stdout.write(text)
+        write(text)
         return
     path = Path(target).expanduser()
     try:

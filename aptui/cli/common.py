@@ -24,7 +24,15 @@ class CliState:
             from aptui.services.context import Context
 
             self._ctx = Context(passphrase=prompt_passphrase, read_only=self.read_only)
+            self._ctx.on_warning = _print_warning
         return self._ctx
+
+
+def _print_warning(text: str) -> None:
+    from aptui.untrusted import visible
+
+    sys.stderr.write(f"aptui: warning: {visible(text)}\n")
+    sys.stderr.flush()
 
 
 def app_context():
@@ -103,7 +111,9 @@ def confirm(prompt: str, *, yes: bool) -> None:
         return
     if not sys.stdin.isatty():
         raise usage(f"{prompt} — refusing without confirmation", hint="pass --yes to confirm non-interactively")
-    if not click.confirm(prompt, default=False):
+    from aptui.untrusted import visible
+
+    if not click.confirm(visible(prompt), default=False):
         raise AptuiError("CANCELLED", "cancelled; nothing was changed", exit_code=Exit.FAILED)
 
 

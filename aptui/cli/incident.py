@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from aptui.cli.common import app_context, json_option, read_secret, run_async
-from aptui.cli.output import emit, line, print_json, table
+from aptui.cli.output import emit, line, print_json, table, write
 from aptui.errors import Exit, usage
 
 STEP_CHOICE = click.Choice(["scope", "contain", "flush", "recover", "verify"])
@@ -134,7 +134,7 @@ def _walk(incident_id: str | None, *, contain: str | None, rotated_at: str | Non
             if not as_json:
                 line(f"    the new token of {item} was copied to the clipboard; it is not shown and not stored")
         else:
-            sys.stdout.write(f"    new token for {item} (shown once, not stored): {token.reveal()}\n")
+            write(f"    new token for {item} (shown once, not stored): {token.reveal()}\n")
             sys.stdout.flush()
 
     if not as_json and opened:
@@ -299,7 +299,7 @@ def export_cmd(incident_id: str, fmt: str, output: str | None, force: bool, as_j
         if as_json and fmt == "md":
             print_json({"ok": True, "format": fmt, "text": text})
         else:
-            sys.stdout.write(text)
+            write(text)
         return Exit.OK
     path = Path(output).expanduser()
     if path.exists() and not force:

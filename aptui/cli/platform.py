@@ -17,9 +17,10 @@ from typing import Any, TypeVar
 import click
 
 from aptui.cli.common import app_context, confirm, json_option, read_secret, run_async, yes_option
-from aptui.cli.output import emit, line, print_json, table
+from aptui.cli.output import dumps, emit, line, print_json, table, write
 from aptui.errors import AptuiError, Exit, usage
 from aptui.masking import Secret
+from aptui.untrusted import visible
 
 T = TypeVar("T")
 
@@ -57,7 +58,7 @@ def _run(work: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def _cell(value: Any, width: int) -> str:
-    text = "" if value is None else str(value)
+    text = "" if value is None else visible(value)
     text = " ".join(text.split())
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
@@ -78,7 +79,7 @@ async def stream(items: AsyncIterator[dict[str, Any]], *, as_json: bool, key: st
     try:
         async for item in items:
             if as_json:
-                out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(item, ensure_ascii=False, default=str))
+                out.write(("\n  " if count == 0 else ",\n  ") + dumps(item, indent=None))
             else:
                 out.write("  ".join(_cell(get(item), width).ljust(width) for _, width, get in columns).rstrip()
                           + "\n")
@@ -90,7 +91,7 @@ async def stream(items: AsyncIterator[dict[str, Any]], *, as_json: bool, key: st
             out.flush()
             raise
         out.write(("\n" if count else "") + f'], "count": {count}, "ok": false, "error": '
-                  + json.dumps(err.to_dict(), ensure_ascii=False) + "}\n")
+                  + dumps(err.to_dict(), indent=None) + "}\n")
         out.flush()
         sys.stderr.write(f"aptui: {err.one_line()}\n")
         return err.exit_code
@@ -443,7 +444,7 @@ def mcp_rotate_cmd(profile: str | None, project: str | None, server_id: str | No
         if copy_token:
             line("the new token was copied to the clipboard; it is not shown and not stored")
         else:
-            sys.stdout.write(f"new token (shown once, not stored): {rotated.token.reveal()}\n")
+            write(f"new token (shown once, not stored): {rotated.token.reveal()}\n")
     return Exit.OK
 
 
@@ -735,7 +736,7 @@ def runs_retry_cmd(run_ids: tuple[str, ...], profile: str | None, project: str |
 
     def progress(done: int, total: int, outcome: platform.RunOutcome) -> None:
         if show_progress:
-            sys.stderr.write(f"\r[{done}/{total}] {outcome.run_id} {outcome.outcome}   ")
+            write(f"\r[{done}/{total}] {outcome.run_id} {outcome.outcome}   ", stderr=True)
             sys.stderr.flush()
 
     report = _run(lambda c: platform.retry_runs(c, profile, dry_run=dry_run, rate_per_second=rate,
@@ -814,7 +815,7 @@ def sync_cmd(profile: str | None, push: bool, resend_credentials: bool, yes: boo
     if push and plan.changes:
         listing = "\n".join("  " + i.describe() for i in plan.changes)
         if not as_json or not yes:
-            sys.stderr.write(f"changes to push to profile {plan.profile}:\n{listing}\n")
+            write(f"changes to push to profile {plan.profile}:\n{listing}\n", stderr=True)
         confirm(f"Push these {len(plan.changes)} change(s)?", yes=yes)
         plan = _run(lambda c: sync.push_sync(c, plan, profile))
 

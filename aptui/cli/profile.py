@@ -55,7 +55,8 @@ def add_cmd(name: str, url: str, default_project: str | None, ca_bundle: str | N
     data = {"ok": True, "profile": profile.to_dict()}
 
     def render() -> None:
-        where = "key stored encrypted" if profile.has_key else "no key stored: AP_API_KEY will be used"
+        where = ("key stored encrypted" if profile.has_key else
+                 f"no key stored: {profiles.profile_env_key(profile.name)} or else AP_API_KEY will be used")
         line(f"profile {profile.name} → {profile.base_url} ({where})"
              + (" [default]" if profile.is_default else ""))
         if insecure:

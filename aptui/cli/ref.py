@@ -15,9 +15,11 @@ from typing import Any
 
 import click
 
+from aptui import docparse
 from aptui.cli.common import app_context, json_option, run_async
-from aptui.cli.output import emit, line, table
+from aptui.cli.output import dumps, emit, line, table, write
 from aptui.errors import Exit, usage
+from aptui.untrusted import visible
 
 
 def _exit_for(results: Iterable[Any], *, strict: bool = False) -> int:
@@ -124,27 +126,43 @@ def test_cmd(reference: str, projects: tuple[str, ...], reveal: bool, no_cache: 
     return _exit_for([r])
 
 
-def _load_document(file: str) -> Any:
+def _read_limited(file: str) -> tuple[bytes, str]:
+    """The bytes of FILE (``-``: stdin), refusing more than ``docparse.MAX_BYTES``."""
+    limit = docparse.MAX_BYTES
     if file == "-":
-        text, name = sys.stdin.read(), "stdin"
+        data, name = sys.stdin.buffer.read(limit + 1), "stdin"
     else:
         path = Path(file)
         if not path.is_file():
             raise usage(f"{file}: no such file")
         try:
-            text, name = path.read_text("utf-8-sig"), file
-        except (OSError, UnicodeDecodeError) as exc:
-            raise usage(f"{file}: cannot read ({getattr(exc, 'strerror', None) or 'not UTF-8 text'})") from None
+            with path.open("rb") as fh:
+                data, name = fh.read(limit + 1), file
+        except OSError as exc:
+            raise usage(f"{file}: cannot read ({exc.strerror or type(exc).__name__})") from None
+    if len(data) > limit:
+        raise usage(f"{name}: more than {limit} bytes; not read", code=docparse.CODE,
+                    hint="split the document, or resolve the part that holds the references")
+    return data, name
+
+
+def _load_document(file: str) -> Any:
+    """A JSON or YAML document within aptui's limits (size, depth, values, YAML aliases)."""
+    data, name = _read_limited(file)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise usage(f"{name}: cannot read (not UTF-8 text)") from None
     if name.lower().endswith((".yaml", ".yml")):
         import yaml
 
         try:
-            return yaml.safe_load(text)
+            return docparse.safe_load_yaml(text, name)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             raise usage(f"{name}: not valid YAML" + (f" (line {mark.line + 1})" if mark else "")) from None
     try:
-        return json.loads(text)
+        return docparse.loads_json(text, name)
     except json.JSONDecodeError as exc:
         raise usage(f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno})") from None
 
@@ -185,7 +203,7 @@ def resolve_cmd(file: str, projects: tuple[str, ...], reveal: bool, no_cache: bo
         line(f"{c['resolves']} resolve ({c['cached']} cached), {c['error']} errors, "
              f"{c['not-resolved-by-activepieces']} not resolved by Activepieces, {c['passthrough']} broken lookalikes")
         if reveal:
-            line(json.dumps(data["resolved"], indent=2, ensure_ascii=False, default=str))
+            write(dumps(data["resolved"]) + "\n")
 
     emit(as_json, data, render)
     return _exit_for(report.items, strict=strict)
@@ -238,6 +256,12 @@ def scan_cmd(paths: tuple[Path, ...], projects: tuple[str, ...], no_test: bool, 
              f"{c['not-resolved-by-activepieces']} not resolved by Activepieces")
 
     emit(as_json, data, render)
+    refused = [n for n in report.scan.notes if n.get("code") == docparse.CODE]
+    if refused:  # a file over the limits is reported, never half-read: bad input, exit 2
+        if not as_json:
+            sys.stderr.write(f"aptui: {docparse.CODE}: {len(refused)} file(s) refused: "
+                             f"{visible(refused[0]['file'])}: {visible(refused[0]['note'])}\n")
+        return Exit.USAGE
     return _exit_for([r for _, r in report.findings], strict=strict)
 
 
@@ -255,6 +279,10 @@ def _progress():
     task = bar.add_task("scanning", total=None)
 
     def update(done: int, total: int, label: str) -> None:
-        bar.update(task, completed=done, total=total, description=label[:40])
+        from rich.markup import escape
+
+        from aptui.untrusted import visible
+
+        bar.update(task, completed=done, total=total, description=escape(visible(label)[:40]))
 
     return update, bar.stop

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from aptui.cli.common import app_context, json_option, read_secret, run_async, yes_option
-from aptui.cli.output import emit, line, print_json, table
+from aptui.cli.output import emit, line, print_json, table, write
 from aptui.clock import human_age, parse_iso, utc_now
 from aptui.errors import Exit, usage
 
@@ -266,7 +266,7 @@ def rotate_cmd(item: str, abort_run: bool, secret_env: str | None, own_key: bool
     else:
         line(f"{found.id}: rotation complete")
         if tokens and not copy_token:
-            sys.stdout.write(f"new token (shown once, not stored): {tokens[0].reveal()}\n")
+            write(f"new token (shown once, not stored): {tokens[0].reveal()}\n")
         elif tokens:
             line("the new token was copied to the clipboard; it is not shown and not stored")
     return Exit.OK

@@ -71,18 +71,27 @@ def check_cmd(as_json: bool) -> int:
         if err.code != "STORE_READ_ONLY":
             raise
         note = "the store is read-only: this check is not in the audit log"
-    data = {"ok": report.ok, "checked": report.checked, "integrity": report.integrity, "failures": report.failures}
+    seals = report.seals
+    data = {"ok": report.ok, "checked": report.checked, "integrity": report.integrity, "failures": report.failures,
+            "sealed_rows": seals.sealed_rows, "state": seals.state,
+            "audit": {"entries": seals.audit_entries, "problems": seals.audit}}
     if note:
         data["note"] = note
 
     def render() -> None:
         line(f"integrity: {report.integrity}; {report.checked} encrypted fields checked, "
              f"{len(report.failures)} failed")
+        line(f"seals: {seals.sealed_rows} rows; store state: {'ok' if not seals.state else 'FAILED'}; "
+             f"audit chain: {seals.audit_entries} entries, {len(seals.audit)} problems")
         if note:
             line(f"note: {note}")
+        for problem in seals.state:
+            line(f"state: {problem}")
         if report.failures:
             table(["table", "row", "column", "reason"],
                   [(f["table"], f["row"], f["column"], f["reason"]) for f in report.failures])
+        if seals.audit:
+            table(["seq", "problem", "detail"], [(a["seq"], a["problem"], a["detail"]) for a in seals.audit])
 
     emit(as_json, data, render)
     return Exit.OK if report.ok else Exit.FAILED
@@ -91,9 +100,15 @@ def check_cmd(as_json: bool) -> int:
 @store_group.command("rekey")
 @click.option("--passphrase", "use_passphrase", is_flag=True, help="Unlock with a new passphrase from now on.")
 @click.option("--key-file", "use_key_file", is_flag=True, help="Unlock with a newly generated key file from now on.")
+@click.option("--rotate-data-key", "rotate", is_flag=True,
+              help="Also draw a new data key and re-encrypt every field under it (one transaction). Only this "
+                   "recovers from a leaked key file or passphrase.")
 @json_option
-def rekey_cmd(use_passphrase: bool, use_key_file: bool, as_json: bool) -> int:
-    """Change the key-encryption key; the data key and every row stay as they are."""
+def rekey_cmd(use_passphrase: bool, use_key_file: bool, rotate: bool, as_json: bool) -> int:
+    """Change the key-encryption key (new key file or passphrase).
+
+    Without --rotate-data-key the data key and every row stay as they are: an old key file or
+    passphrase together with any old copy of the database still opens every current row."""
     if use_passphrase and use_key_file:
         raise usage("choose one of --passphrase and --key-file")
     ctx = app_context()
@@ -101,11 +116,35 @@ def rekey_cmd(use_passphrase: bool, use_key_file: bool, as_json: bool) -> int:
     ctx.require_writable("store rekey")
     if not use_passphrase and not use_key_file:
         use_passphrase = store.kek_kind == "passphrase"
-    kind = store.rekey(passphrase=_new_passphrase() if use_passphrase else None)
-    ctx.audit("store.rekey", str(store.path), "ok", f"kek={kind}")
-    data = {"ok": True, "kek": kind, "key_file": str(ctx.paths.key_file) if kind == "keyfile" else None}
+    kind = store.rekey(passphrase=_new_passphrase() if use_passphrase else None, rotate_data_key=rotate)
+    ctx.audit("store.rekey", str(store.path), "ok", f"kek={kind}" + ("; data key rotated" if rotate else ""))
+    data = {"ok": True, "kek": kind, "data_key_rotated": rotate,
+            "key_file": str(ctx.paths.key_file) if kind == "keyfile" else None}
     emit(as_json, data, lambda: line(f"re-keyed: the store is now unlocked by {kind}"
-                                     + (f" ({ctx.paths.key_file})" if kind == "keyfile" else "")))
+                                     + (f" ({ctx.paths.key_file})" if kind == "keyfile" else "")
+                                     + ("; every field re-encrypted under a new data key" if rotate else "")))
+    return Exit.OK
+
+
+@store_group.command("reseal")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+def reseal_cmd(yes: bool, as_json: bool) -> int:
+    """Accept the store's current contents as genuine: re-seal every row and re-chain the audit log.
+
+    For after `aptui store check` reported changes you have reviewed (or removed). What the check
+    found before is recorded in the audit log."""
+    from aptui.cli.common import confirm
+
+    ctx = app_context()
+    ctx.require_writable("store reseal")
+    confirm("Accept every row and audit entry of the store as it is now?", yes=yes)
+    before = ctx.store.reseal()
+    detail = (f"before: {len(before.rows)} broken seals, {len(before.state)} state problems, "
+              f"{len(before.audit)} audit problems")
+    ctx.audit("store.reseal", str(ctx.store.path), "ok", detail)
+    data = {"ok": True, "before": {"rows": before.rows, "state": before.state, "audit": before.audit}}
+    emit(as_json, data, lambda: line(f"resealed ({detail})"))
     return Exit.OK
 
 

@@ -17,6 +17,7 @@ from json.decoder import scanstring
 from pathlib import Path as FsPath
 from typing import Any
 
+from aptui import docparse
 from aptui.references.walk import Path, WalkItem, iter_walk
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -56,16 +57,40 @@ def kind_of(path: FsPath) -> str | None:
     return None
 
 
-def iter_files(root: FsPath) -> Iterator[FsPath]:
-    """Files under ``root`` (or ``root`` itself) that ``ref scan`` reads, in a stable order."""
+def _outside(link: FsPath, top: FsPath) -> str | None:
+    """Where ``link`` leads when that is outside ``top`` (or is broken), else None."""
+    try:
+        target = link.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "a broken or looping link"
+    return None if target == top or top in target.parents else str(target)
+
+
+def iter_files(root: FsPath, notes: list[dict[str, str]] | None = None) -> Iterator[FsPath]:
+    """Files under ``root`` (or ``root`` itself) that ``ref scan`` reads, in a stable order.
+
+    A symbolic link (to a file or a directory) that leads outside ``root`` is not followed: it is
+    reported in ``notes``. Links to directories are never descended (their target inside ``root``
+    is scanned where it is)."""
     if root.is_file():
         yield root
         return
+    top = root.resolve()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        for d in dirnames:
+            link = FsPath(dirpath) / d
+            if link.is_symlink() and notes is not None and (where := _outside(link, top)):
+                notes.append({"file": str(link), "note": f"not followed: a link to {where}, outside {root}"})
         for name in sorted(filenames):
             p = FsPath(dirpath) / name
-            if kind_of(p) is not None and p.is_file():
+            if kind_of(p) is None:
+                continue
+            if p.is_symlink() and (where := _outside(p, top)):
+                if notes is not None:
+                    notes.append({"file": str(p), "note": f"not followed: a link to {where}, outside {root}"})
+                continue
+            if p.is_file():
                 yield p
 
 
@@ -124,7 +149,7 @@ class _JsonLocator:
 
 def load_json(text: str) -> tuple[Any, dict[Path, int]]:
     """Parse JSON (raises ValueError as ``json.loads`` does) and map each value's path to its line."""
-    doc = json.loads(text)
+    doc = docparse.loads_json(text)
     locator = _JsonLocator(text)
     try:
         located, _ = locator.value(0, ())
@@ -139,6 +164,9 @@ def load_yaml(text: str) -> list[tuple[Any, dict[Path, int]]]:
     """Every document of a YAML stream as plain data plus a path → line map."""
     import yaml
     from yaml.constructor import SafeConstructor
+
+    # Composed within the limits (aliases counted, expanded size measured, depth capped), so the
+    # tree walk below (aliases expanded) is bounded too.
 
     constructor = SafeConstructor()
     out: list[tuple[Any, dict[Path, int]]] = []
@@ -163,9 +191,7 @@ def load_yaml(text: str) -> list[tuple[Any, dict[Path, int]]]:
         except Exception:
             return node.value
 
-    for node in yaml.compose_all(text, Loader=yaml.SafeLoader):
-        if node is None:
-            continue
+    for node in docparse.compose_yaml(text):
         lines: dict[Path, int] = {}
         out.append((convert(node, (), lines, frozenset()), lines))
     return out
@@ -222,6 +248,16 @@ def _read_text(path: FsPath, max_bytes: int, result: ScanResult) -> str | None:
 
 
 def scan_file(path: FsPath, result: ScanResult, *, max_bytes: int = MAX_BYTES, kind: str | None = None) -> None:
+    """Scan one file; a document over the limits (aptui.docparse) adds a ``refused`` note instead."""
+    found = len(result.occurrences)
+    try:
+        _scan_file(path, result, max_bytes=max_bytes, kind=kind)
+    except docparse.DocumentLimitError as exc:
+        del result.occurrences[found:]
+        result.notes.append({"file": str(path), "note": f"refused: {exc.message}", "code": exc.code})
+
+
+def _scan_file(path: FsPath, result: ScanResult, *, max_bytes: int, kind: str | None) -> None:
     kind = kind or kind_of(path)
     if kind is None:
         result.notes.append({"file": str(path), "note": "skipped: not a .json, .yaml/.yml or .env file"})
@@ -242,6 +278,8 @@ def scan_file(path: FsPath, result: ScanResult, *, max_bytes: int = MAX_BYTES, k
     elif kind == "yaml":
         try:
             docs = load_yaml(text)
+        except docparse.DocumentLimitError:
+            raise
         except Exception as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -265,7 +303,7 @@ def scan(roots: list[FsPath], *, max_bytes: int = MAX_BYTES,
         if not root.exists():
             result.notes.append({"file": str(root), "note": "skipped: no such file or directory"})
             continue
-        files.extend(iter_files(root))
+        files.extend(iter_files(root, result.notes))
     for n, path in enumerate(files, 1):
         scan_file(path, result, max_bytes=max_bytes)
         if progress is not None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aptui.docparse import MAX_DEPTH, Budget, too_deep
 from aptui.references.grammar import Reference, classify_passthrough, parse
 
 PathKey = str | int
@@ -75,10 +76,15 @@ def _string_item(path: Path, value: str, in_array: bool, is_key: bool) -> WalkIt
     return WalkItem(path, value, NOT_RESOLVED if kind == "partial" else BROKEN, reason)
 
 
-def iter_walk(doc: Any, path: Path = (), *, in_array: bool = False, _depth: int = 0) -> Iterator[WalkItem]:
-    """Yield the items of ``doc`` in document order."""
-    if _depth > 500:
-        return
+def iter_walk(doc: Any, path: Path = (), *, in_array: bool = False, budget: Budget | None = None,
+              _depth: int = 0) -> Iterator[WalkItem]:
+    """Yield the items of ``doc`` in document order.
+
+    The walk visits at most ``MAX_NODES`` values ``MAX_DEPTH`` levels deep (aptui.docparse), counted
+    with shared objects (YAML aliases) expanded; past that it raises DocumentLimitError (exit 2)."""
+    if budget is None:
+        budget = Budget()
+    budget.visit(_depth)
     if isinstance(doc, str):
         item = _string_item(path, doc, in_array, False)
         if item is not None:
@@ -90,10 +96,10 @@ def iter_walk(doc: Any, path: Path = (), *, in_array: bool = False, _depth: int 
                 item = _string_item(child, key, in_array, True)
                 if item is not None:
                     yield item
-            yield from iter_walk(value, child, in_array=in_array, _depth=_depth + 1)
+            yield from iter_walk(value, child, in_array=in_array, budget=budget, _depth=_depth + 1)
     elif isinstance(doc, list | tuple):
         for i, value in enumerate(doc):
-            yield from iter_walk(value, (*path, i), in_array=True, _depth=_depth + 1)
+            yield from iter_walk(value, (*path, i), in_array=True, budget=budget, _depth=_depth + 1)
 
 
 def walk(doc: Any) -> list[WalkItem]:
@@ -108,6 +114,8 @@ def substitute(doc: Any, values: Mapping[Path, Any], path: Path = ()) -> Any:
     if path in values:
         return values[path]
     if isinstance(doc, Mapping):
+        if len(path) > MAX_DEPTH:
+            raise too_deep()
         return {k: substitute(v, values, (*path, k if isinstance(k, str | int) else str(k)))
                 for k, v in doc.items()}
     return doc

@@ -29,6 +29,9 @@ class Context:
         self._passphrase = passphrase
         self._lock = threading.Lock()
         self._store: Store | None = None
+        self.warnings: list[str] = []
+        self.on_warning: Callable[[str], None] | None = None
+        self._warned: set[str] = set()
 
     @property
     def store(self) -> Store:
@@ -40,6 +43,18 @@ class Context:
     @property
     def store_exists(self) -> bool:
         return self.paths.store_file.exists()
+
+    def warn(self, message: str, *, once: str | None = None, hint: str | None = None) -> None:
+        """A warning for the user (the CLI prints it on stderr; the console may show it). ``once``:
+        a key that makes a repeat of the same warning silent for this Context."""
+        if once is not None:
+            if once in self._warned:
+                return
+            self._warned.add(once)
+        text = f"{message} ({hint})" if hint else message
+        self.warnings.append(text)
+        if self.on_warning is not None:
+            self.on_warning(text)
 
     def audit(self, action: str, target: str, outcome: str, detail: str | None = None) -> None:
         audit_log.append(self.store, action, target, outcome, detail)

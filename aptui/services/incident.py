@@ -328,10 +328,13 @@ class _Runner:
         if "projects" not in res:
             await self._scope_projects(res, conn)
         if "references" not in res:
-            refs, known = await self._scope_references(conn)
+            refused: list[str] = []
+            refs, known = await self._scope_references(conn, refused)
             res["references"], res["knownPaths"] = refs, known
-            self.save("scope", "references", "ok",
-                      f"{len(refs)} reference(s) in scanned files; {len(known)} path(s) from aptui's history")
+            note = (f"; {len(refused)} file(s) refused, over the document limits: {', '.join(refused[:3])}"
+                    if refused else "")
+            self.save("scope", "references", "partial" if refused else "ok",
+                      f"{len(refs)} reference(s) in scanned files; {len(known)} path(s) from aptui's history" + note)
         if "appConnections" not in res:
             await self._scope_app_connections(res)
         text = (f"{len(res.get('projects') or [])} project(s); {len(res['references'])} reference(s) in files; "
@@ -372,7 +375,8 @@ class _Runner:
         self.save("scope", "projects", "ok" if res["projectsKnown"] else "partial",
                   f"{len(res['projects'])} project(s)" + ("; " + "; ".join(notes) if notes else ""))
 
-    async def _scope_references(self, conn) -> tuple[list[dict[str, Any]], list[str]]:
+    async def _scope_references(self, conn, refused: list[str] | None = None
+                                ) -> tuple[list[dict[str, Any]], list[str]]:
         from aptui.references import grammar
 
         if conn is None:
@@ -388,6 +392,10 @@ class _Runner:
             from aptui.services.references import scan_references
 
             report = await scan_references(self.ctx, roots, test=False)
+            if refused is not None:  # an alias bomb or a too-deep file is named, never half-read
+                from aptui.docparse import CODE
+
+                refused += [n["file"] for n in report.scan.notes if n.get("code") == CODE]
             for occ, r in report.findings:
                 ref = r.reference
                 if ref is None or ref.connection_id not in (conn.id, conn.provider_id) or not mine(ref.path):

@@ -2,13 +2,16 @@
 
 Profile choice: an explicit name (``--profile``), else ``APTUI_PROFILE``, else the profile marked
 by ``profile use``, else config ``platform.default_profile``, else the only profile there is.
-API key: the profile's stored key, else ``AP_API_KEY``; with neither, every platform command
-fails with "Activepieces API key not configured" (exit 2) before any request is made.
+API key: the profile's stored key, else ``APTUI_PROFILE_<NAME>_API_KEY`` (the profile's own
+variable: NAME upper-cased, ``.`` and ``-`` as ``_``), else the global ``AP_API_KEY`` — which goes
+to whichever keyless profile is used, so using it prints a warning naming the host. With none,
+every platform command fails with "Activepieces API key not configured" (exit 2) before any request.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,21 @@ from aptui.store.profiles import Profile
 
 ENV_KEY = "AP_API_KEY"
 ENV_PROFILE = "APTUI_PROFILE"
+
+
+def profile_env_key(name: str) -> str:
+    """The per-profile variable: ``APTUI_PROFILE_PROD_EU_API_KEY`` for profile ``prod-eu``."""
+    return f"APTUI_PROFILE_{re.sub(r'[^A-Za-z0-9]', '_', name).upper()}_API_KEY"
+
+
+def key_source(profile: Profile) -> str:
+    """Where ``profile``'s key would come from: stored, its own variable, AP_API_KEY, or none."""
+    if profile.has_key:
+        return "stored"
+    own = profile_env_key(profile.name)
+    if os.environ.get(own, "").strip():
+        return own
+    return ENV_KEY if os.environ.get(ENV_KEY, "").strip() else "none"
 
 
 def _normalize_url(url: str) -> str:
@@ -68,7 +86,7 @@ def list_profiles(ctx: Context) -> list[dict[str, Any]]:
     out = []
     for p in rows:
         data = p.to_dict()
-        data["key_source"] = "stored" if p.has_key else (ENV_KEY if os.environ.get(ENV_KEY) else "none")
+        data["key_source"] = key_source(p)
         data["active"] = p.id == active
         out.append(data)
     return out
@@ -136,11 +154,21 @@ def resolve_api_key(ctx: Context, profile: Profile) -> Secret:
     key = store_profiles.api_key(ctx.store, profile)
     if key:
         return key
+    own = profile_env_key(profile.name)
+    value = os.environ.get(own, "").strip()
+    if value:
+        return Secret(value)
     env = os.environ.get(ENV_KEY, "").strip()
     if env:
+        from urllib.parse import urlsplit
+
+        host = urlsplit(profile.base_url).netloc or profile.base_url
+        ctx.warn(f"profile {profile.name!r} has no key: sending {ENV_KEY} from the environment to {host}",
+                 once=f"{ENV_KEY}:{profile.id}",
+                 hint=f"store a key with `aptui profile set-key {profile.name}`, or set {own} for this profile only")
         return Secret(env)
     raise usage("Activepieces API key not configured", code="API_KEY_MISSING",
-                hint=f"store one with `aptui profile set-key {profile.name}` (stdin or prompt) or set {ENV_KEY}")
+                hint=f"store one with `aptui profile set-key {profile.name}` (stdin or prompt), or set {own}")
 
 
 def client_for(ctx: Context, profile: Profile):

@@ -1,4 +1,8 @@
-"""The append-only audit log: time, actor (user@host), action, target, outcome. Never a secret."""
+"""The append-only audit log: time, actor (user@host), action, target, outcome. Never a secret.
+
+Each entry is chained to the one before by an HMAC under the data key (written by a trigger,
+aptui.store.integrity): ``aptui audit log --verify`` and ``aptui store check`` report gaps, edits
+and a cut tail."""
 
 from __future__ import annotations
 
@@ -7,6 +11,9 @@ from typing import Any
 from aptui.clock import utc_now_iso
 from aptui.ids import actor as os_actor
 from aptui.store.db import Store
+
+# Shown columns (the chain's ``mac`` is for ``aptui audit log --verify`` and ``store check``).
+COLUMNS = "seq, at, actor, action, target, outcome, detail"
 
 
 def append(store: Store, action: str, target: str, outcome: str, detail: str | None = None) -> None:
@@ -23,11 +30,11 @@ def recent(store: Store, *, limit: int = 200, contains: str | None = None) -> li
     if contains:
         like = f"%{contains}%"
         return store.query(
-            "SELECT * FROM audit_log WHERE action LIKE :q OR target LIKE :q OR outcome LIKE :q "
+            f"SELECT {COLUMNS} FROM audit_log WHERE action LIKE :q OR target LIKE :q OR outcome LIKE :q "
             "OR actor LIKE :q OR IFNULL(detail,'') LIKE :q ORDER BY seq DESC LIMIT :n",
             {"q": like, "n": limit},
         )
-    return store.query("SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?", (limit,))
+    return store.query(f"SELECT {COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT ?", (limit,))
 
 
 def append_many(store: Store, entries: list[tuple[str, str, str, str | None]]) -> int:

@@ -165,6 +165,9 @@ def auth(store: Store, connection: Connection | str) -> dict[str, str]:
     rows = store.query(f"SELECT auth FROM {TABLE} WHERE id = ?", (cid,))
     if not rows:
         raise AptuiError("ENTITY_NOT_FOUND", f"no secret-manager connection with id {cid!r}")
+    expect = None if isinstance(connection, str) else {"provider_id": connection.provider_id,
+                                                        "scope": connection.scope}
+    store.verify_row(TABLE, cid, expect)  # seal, rollback, and the row the caller routes by
     text = store.decrypt(TABLE, cid, "auth", rows[0]["auth"])
     try:
         data = json.loads(text)

@@ -5,7 +5,9 @@
   copied to another row or column fails to decrypt.
 - The data key is stored *wrapped* (AES-256-GCM) by a key-encryption key (KEK) that comes
   either from a generated key file (default, 0600) or from a passphrase through Argon2id.
-  Re-keying rewraps the data key only; rows are untouched.
+  Re-keying rewraps the data key only; rows are untouched. ``store rekey --rotate-data-key``
+  draws a new data key and re-encrypts every field (aptui.store.db.Store.rekey).
+- KDF parameters read from the (unauthenticated) header are bounded (``KDF_BOUNDS``).
 """
 
 from __future__ import annotations
@@ -204,23 +206,55 @@ def new_passphrase_params() -> dict[str, Any]:
     return {**DEFAULT_KDF, "salt": base64.b64encode(secrets.token_bytes(16)).decode()}
 
 
+# What a store header may ask of the KDF. The file is not authenticated before the KEK is derived:
+# without bounds, an edited header makes every unlock allocate gigabytes or spin for hours.
+KDF_BOUNDS: dict[str, dict[str, tuple[int, int]]] = {
+    "argon2id": {"memory_kib": (8 * 1024, 1024 * 1024), "iterations": (1, 16), "lanes": (1, 16)},
+    "scrypt": {"n": (2 ** 14, 2 ** 20), "r": (1, 16), "p": (1, 16)},
+}
+SALT_BYTES = (16, 64)
+
+
+def _kdf_params(params: Any) -> tuple[str, bytes, dict[str, int]]:
+    """``(name, salt, integer parameters)`` from a store header, refused when out of bounds."""
+    def bad(what: str) -> Exception:
+        return store_error("STORE_KDF_INVALID", f"the store header's key-derivation parameters are invalid ({what})",
+                           hint="the header was edited or damaged; restore the store from a backup")
+
+    name = params.get("name") if isinstance(params, dict) else None
+    if name not in KDF_BOUNDS:
+        raise store_error("STORE_KDF_UNKNOWN", f"unknown key derivation {name!r} in the store header",
+                          hint="this store was written by a newer aptui; upgrade aptui")
+    try:
+        salt = base64.b64decode(str(params["salt"]), validate=True)
+    except (KeyError, ValueError):
+        raise bad("salt") from None
+    if not SALT_BYTES[0] <= len(salt) <= SALT_BYTES[1]:
+        raise bad("salt length")
+    values: dict[str, int] = {}
+    for key, (low, high) in KDF_BOUNDS[name].items():
+        value = params.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise bad(f"{key} must be an integer from {low} to {high}")
+        values[key] = value
+    if name == "scrypt" and values["n"] & (values["n"] - 1):
+        raise bad("n must be a power of two")
+    return name, salt, values
+
+
 def derive_passphrase_kek(passphrase: str, params: dict[str, Any]) -> Kek:
+    name, salt, v = _kdf_params(params)
     if not passphrase:
         from aptui.errors import usage
 
         raise usage("empty passphrase", code="STORE_PASSPHRASE_REQUIRED")
-    salt = base64.b64decode(params["salt"])
-    name = params.get("name")
     if name == "argon2id":
         from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
-        kdf = Argon2id(salt=salt, length=KEY_BYTES, iterations=int(params["iterations"]),
-                       lanes=int(params["lanes"]), memory_cost=int(params["memory_kib"]))
-    elif name == "scrypt":
+        kdf = Argon2id(salt=salt, length=KEY_BYTES, iterations=v["iterations"], lanes=v["lanes"],
+                       memory_cost=v["memory_kib"])
+    else:
         from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-        kdf = Scrypt(salt=salt, length=KEY_BYTES, n=int(params["n"]), r=int(params["r"]), p=int(params["p"]))
-    else:
-        raise store_error("STORE_KDF_UNKNOWN", f"unknown key derivation {name!r} in the store header",
-                          hint="this store was written by a newer aptui; upgrade aptui")
+        kdf = Scrypt(salt=salt, length=KEY_BYTES, n=v["n"], r=v["r"], p=v["p"])
     return Kek(key=kdf.derive(passphrase.encode("utf-8")), kind="passphrase", kdf=dict(params))

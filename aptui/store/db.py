@@ -22,9 +22,9 @@ import sqlite_utils
 from aptui.clock import utc_now_iso
 from aptui.config import Paths
 from aptui.errors import store_error
-from aptui.store import crypto
+from aptui.store import crypto, integrity
 from aptui.store.crypto import FieldCipher, FieldDecryptError
-from aptui.store.schema import ENCRYPTED_COLUMNS, MIGRATIONS, SCHEMA_VERSION
+from aptui.store.schema import ENCRYPTED_COLUMNS, MIGRATIONS, SCHEMA_VERSION, SEAL_VERSION
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 3000
@@ -39,10 +39,17 @@ class CheckReport:
     checked: int
     failures: list[dict[str, str]]
     integrity: str
+    seals: integrity.Findings | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.failures and self.integrity == "ok"
+        return not self.failures and self.integrity == "ok" and (self.seals is None or self.seals.ok)
+
+
+def tampered(what: str) -> Exception:
+    return store_error("STORE_TAMPERED", f"{what}; no credential was used",
+                       hint="run `aptui store check`; restore the store from a backup, or remove and re-add "
+                            "what it names")
 
 
 def _damaged(path: Path, what: str) -> Exception:
@@ -169,10 +176,14 @@ class Store:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
         self.cipher = cipher
+        self.sealer = integrity.Sealer(cipher.data_key)
         self.kek_kind = kek_kind
         self.paths = paths
         self._lock = threading.RLock()
         self._depth = 0
+        self._seal_failures: list[integrity.SealBroken] = []
+        self._state_ok_at: int | None = None  # keyring counter when the store state last verified
+        self._sealed_columns: dict[str, list[str]] = {}
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r}, kek={self.kek_kind!r})"
@@ -254,6 +265,7 @@ class Store:
         store = cls(path, conn, FieldCipher(data_key), kind, paths)
         store._configure()
         store._migrate(version)
+        store._install_seals()
         return store
 
     @classmethod
@@ -291,6 +303,7 @@ class Store:
                 "INSERT INTO keyring (id, kek_kind, kdf, kek_fingerprint, wrapped_key, created) VALUES (1,?,?,?,?,?)",
                 (kek.kind, json.dumps(kek.kdf), kek.fingerprint, crypto.wrap_data_key(kek, data_key), utc_now_iso()),
             )
+            integrity.reseal_all(conn, integrity.Sealer(data_key))
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
             conn.close()
@@ -314,6 +327,7 @@ class Store:
         store = cls(path, _connect(path), FieldCipher(data_key), kek.kind, paths)
         try:
             store._configure()
+            store._install_seals()
         except sqlite3.Error as exc:  # the complete file is in place; WAL is switched on at next open
             store.close()
             raise _translate(exc, path) from None
@@ -327,14 +341,28 @@ class Store:
             self.conn.execute("PRAGMA journal_mode=WAL")
 
     def _migrate(self, version: int) -> None:
+        """Apply pending steps in one transaction, then seal every row under the current key.
+
+        A store already sealed is verified first: an upgrade never re-seals what someone else changed."""
         pending = [(v, sql) for v, sql in MIGRATIONS if v > version]
         if not pending:
             return
         with self.transaction():
+            if version >= SEAL_VERSION:
+                findings = integrity.verify_state(self.conn, self.sealer)
+                if not findings.ok:
+                    raise store_error("STORE_TAMPERED", f"store {self.path} failed its seal check; not upgraded",
+                                      hint="run `aptui store check` with the aptui that wrote it")
             for v, sql in pending:
                 for stmt in _statements(sql):
                     self.conn.execute(stmt)
                 self.conn.execute(f"PRAGMA user_version = {v}")
+            integrity.reseal_all(self.conn, self.sealer)
+
+    def _install_seals(self) -> None:
+        with self._lock:
+            self._sealed_columns.clear()
+            integrity.install(self.conn, self.sealer, self._seal_failures)
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -363,6 +391,11 @@ class Store:
                 if outer and self.conn.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
                         self.conn.execute("ROLLBACK")
+                if self._seal_failures:
+                    broken = self._seal_failures.pop()
+                    self._seal_failures.clear()
+                    raise tampered(f"{broken.table} row {broken.row_id} was changed outside aptui "
+                                   "(its seal does not verify); not updated") from None
                 raise _translate(exc, self.path) from None
             except BaseException:
                 if outer and self.conn.in_transaction:
@@ -384,19 +417,51 @@ class Store:
         return self.cipher.encrypt(table, row_id, column, plaintext)
 
     def decrypt(self, table: str, row_id: str, column: str, blob: bytes) -> str:
+        """One field in clear. A field of a sealed table (a profile's API key or any other secret of
+        its row, a connection's auth, a staged credential) is released only after ``verify_row``."""
+        if table in integrity.SEALED:
+            self.verify_row(table, row_id)
         try:
             return self.cipher.decrypt(table, row_id, column, blob)
         except FieldDecryptError as exc:
             raise store_error("STORE_FIELD_TAMPERED", str(exc),
                               hint="run `aptui store check`; restore the store from a backup") from None
 
+    def verify_row(self, table: str, row_id: str, expect: dict[str, Any] | None = None) -> None:
+        """Before a credential of this row is used: its seal, the store state (rollback), and that the
+        clear columns the caller routes by (``expect``) are the ones sealed. Raises STORE_TAMPERED."""
+        with self._lock:
+            try:
+                names = self._sealed_columns.get(table)
+                if names is None:
+                    names = self._sealed_columns[table] = integrity.columns_of(self.conn, table)
+                ok, counter = integrity.verify_row(self.conn, self.sealer, table, row_id, names)
+                if not ok:
+                    raise tampered(f"{table} row {row_id} was changed outside aptui (its seal does not verify)")
+                if expect:
+                    cols = ", ".join(expect)
+                    row = self.conn.execute(f"SELECT {cols} FROM {table} WHERE id = ?", (row_id,)).fetchone()
+                    if row is None or any(a != b for a, b in zip(row, expect.values(), strict=True)):
+                        raise tampered(f"{table} row {row_id} changed while in use")
+                if self._state_ok_at != counter:
+                    findings = integrity.verify_state(self.conn, self.sealer, audit=False)
+                    if findings.rows or findings.state:
+                        what = findings.state[0] if findings.state else (
+                            f"{findings.rows[0]['table']} row {findings.rows[0]['row']}: {findings.rows[0]['reason']}")
+                        raise tampered(f"store {self.path}: {what}")
+                    self._state_ok_at = counter
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from None
+
     # -- maintenance ----------------------------------------------------------------------
     def check(self) -> CheckReport:
-        """Decrypt every encrypted field and run SQLite's integrity check."""
+        """Decrypt every encrypted field, verify row seals, the store state and the audit chain, and
+        run SQLite's integrity check."""
         failures: list[dict[str, str]] = []
         checked = 0
         with self._lock:
-            integrity = self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+            integrity_text = self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+            seals = integrity.verify_state(self.conn, self.sealer)
             for table, columns in ENCRYPTED_COLUMNS.items():
                 for column in columns:
                     cur = self.conn.execute(f"SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL")
@@ -406,13 +471,40 @@ class Store:
                             self.cipher.decrypt_bytes(table, row_id, column, blob)
                         except FieldDecryptError as exc:
                             failures.append({"table": table, "row": row_id, "column": column, "reason": exc.reason})
-        return CheckReport(checked=checked, failures=failures, integrity=integrity)
+        failures += [{"table": r["table"], "row": r["row"], "column": "(seal)", "reason": r["reason"]}
+                     for r in seals.rows]
+        return CheckReport(checked=checked, failures=failures, integrity=integrity_text, seals=seals)
 
-    def rekey(self, *, passphrase: str | None = None) -> str:
-        """Re-wrap the data key under a new KEK (new key file, or a passphrase). Rows untouched."""
+    def verify_audit(self) -> integrity.Findings:
+        """The audit chain and the store state (``aptui audit log --verify``)."""
+        with self._lock:
+            return integrity.verify_state(self.conn, self.sealer)
+
+    def reseal(self) -> integrity.Findings:
+        """Accept the store's current contents: re-seal every row and re-chain the audit log under the
+        data key. Returns what the check found before (for the audit entry)."""
+        with self.transaction() as conn:
+            before = integrity.verify_state(conn, self.sealer)
+            integrity.uninstall(conn)
+            try:
+                integrity.reseal_all(conn, self.sealer)
+            finally:
+                integrity.install(conn, self.sealer, self._seal_failures)
+        self._state_ok_at = None
+        return before
+
+    def rekey(self, *, passphrase: str | None = None, rotate_data_key: bool = False) -> str:
+        """Re-wrap the data key under a new KEK (new key file, or a passphrase).
+
+        With ``rotate_data_key``, also draw a new data key and, in the same transaction, re-encrypt
+        every encrypted field, re-seal every row and re-chain the audit log under it; then VACUUM,
+        so no page of the file still holds a ciphertext under the old key. Only this makes an old
+        key file (or passphrase) and an old copy of the database useless against the current rows.
+        """
         if self.paths is None:
             raise store_error("STORE_ERROR", "store opened without paths cannot be re-keyed")
-        data_key = self._data_key()
+        old_cipher, old_sealer = self.cipher, self.sealer
+        data_key = crypto.new_data_key() if rotate_data_key else self._data_key()
         key_file = self.paths.key_file
         pending = key_file.with_name(key_file.name + ".new")
         if passphrase:
@@ -420,17 +512,59 @@ class Store:
         else:
             pending.unlink(missing_ok=True)
             kek = crypto.write_key_file(pending)
-        with self.transaction() as conn:
-            conn.execute(
-                "UPDATE keyring SET kek_kind=?, kdf=?, kek_fingerprint=?, wrapped_key=?, rekeyed=? WHERE id=1",
-                (kek.kind, json.dumps(kek.kdf), kek.fingerprint, crypto.wrap_data_key(kek, data_key), utc_now_iso()),
-            )
+        try:
+            with self.transaction() as conn:
+                if rotate_data_key:
+                    self._rotate_fields(conn, old_cipher, old_sealer, FieldCipher(data_key))
+                conn.execute(
+                    "UPDATE keyring SET kek_kind=?, kdf=?, kek_fingerprint=?, wrapped_key=?, rekeyed=? WHERE id=1",
+                    (kek.kind, json.dumps(kek.kdf), kek.fingerprint, crypto.wrap_data_key(kek, data_key),
+                     utc_now_iso()),
+                )
+                if rotate_data_key:
+                    new_sealer = integrity.Sealer(data_key)
+                    integrity.reseal_all(conn, new_sealer)
+        except BaseException:
+            if rotate_data_key:
+                self.cipher, self.sealer = old_cipher, old_sealer
+                with contextlib.suppress(sqlite3.Error):
+                    self._install_seals()
+            if not passphrase:
+                pending.unlink(missing_ok=True)
+            raise
         if passphrase:
             key_file.unlink(missing_ok=True)
         else:
             os.replace(pending, key_file)
         self.kek_kind = kek.kind
+        if rotate_data_key:
+            self.cipher, self.sealer, self._state_ok_at = FieldCipher(data_key), integrity.Sealer(data_key), None
+            self._install_seals()
+            with contextlib.suppress(sqlite3.Error):  # old ciphertexts out of free pages and the WAL
+                self.conn.execute("VACUUM")
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return kek.kind
+
+    def _rotate_fields(self, conn: sqlite3.Connection, old: FieldCipher, old_sealer: integrity.Sealer,
+                       new: FieldCipher) -> None:
+        """Re-encrypt every encrypted field from ``old`` to ``new`` (triggers off; resealed after)."""
+        findings = integrity.verify_state(conn, old_sealer)
+        if not findings.ok:
+            raise store_error("STORE_TAMPERED", f"store {self.path} failed its seal check; the data key was not "
+                              "rotated", hint="run `aptui store check`; `aptui store reseal` accepts the current "
+                              "contents once you have checked them")
+        integrity.uninstall(conn)
+        for table, columns in ENCRYPTED_COLUMNS.items():
+            for column in columns:
+                rows = conn.execute(f"SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL").fetchall()
+                for row_id, blob in rows:
+                    try:
+                        plain = old.decrypt_bytes(table, row_id, column, blob)
+                    except FieldDecryptError as exc:
+                        raise store_error("STORE_FIELD_TAMPERED", f"{exc}; the data key was not rotated",
+                                          hint="run `aptui store check`") from None
+                    conn.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?",
+                                 (new.encrypt(table, row_id, column, plain), row_id))
 
     def _data_key(self) -> bytes:
         return self.cipher.data_key

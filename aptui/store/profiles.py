@@ -125,7 +125,16 @@ def api_key(store: Store, profile: Profile) -> Secret | None:
     rows = store.query(f"SELECT api_key FROM {TABLE} WHERE id = ?", (profile.id,))
     if not rows or rows[0]["api_key"] is None:
         return None
+    verify_routing(store, profile)
     return Secret(store.decrypt(TABLE, profile.id, "api_key", rows[0]["api_key"]))
+
+
+def verify_routing(store: Store, profile: Profile) -> None:
+    """Before any secret of ``profile`` is used: the row's seal (every column, every secret field),
+    the store state (rollback), and that the URL, TLS options, CA bundle and name the caller will
+    connect with are the sealed ones. Raises STORE_TAMPERED."""
+    store.verify_row(TABLE, profile.id, {"name": profile.name, "base_url": profile.base_url,
+                                         "ca_bundle": profile.ca_bundle, "verify_tls": int(profile.verify_tls)})
 
 
 def set_api_key(store: Store, name: str, key: Secret | None, *, source: str = "aptui profile set-key") -> Profile:

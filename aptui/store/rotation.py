@@ -157,5 +157,6 @@ def staged(store: Store, run: Run) -> dict[str, str]:
     rows = store.query(f"SELECT staged FROM {RUNS} WHERE id = ?", (run.id,))
     if not rows or rows[0]["staged"] is None:
         return {}
+    store.verify_row(RUNS, run.id, {"item_id": run.item_id, "kind": run.kind})
     data = json.loads(store.decrypt(RUNS, run.id, "staged", rows[0]["staged"]))
     return {str(k): str(v) for k, v in data.items()}

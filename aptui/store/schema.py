@@ -1,4 +1,10 @@
-"""Schema versions as forward migrations. ``PRAGMA user_version`` holds the applied version."""
+"""Schema versions as forward migrations. ``PRAGMA user_version`` holds the applied version.
+
+Each step is ``(version, sql)``; renumbering one is changing its number. Row seals, the store state
+and the audit chain (aptui.store.integrity) are rebuilt by the Store after any step that follows
+``SEAL_VERSION``, once the seals written before it have been verified: a migration only changes
+the schema and its data, never a seal.
+"""
 
 from __future__ import annotations
 
@@ -131,7 +137,27 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     (
-        3,
+        3,  # row seals, store state with the wrapped key, audit hash chain (aptui.store.integrity)
+        """
+        ALTER TABLE profiles ADD COLUMN seal BLOB;
+        ALTER TABLE profiles ADD COLUMN seal_gen INTEGER;
+        ALTER TABLE sm_connections ADD COLUMN seal BLOB;
+        ALTER TABLE sm_connections ADD COLUMN seal_gen INTEGER;
+        ALTER TABLE rotation_runs ADD COLUMN seal BLOB;
+        ALTER TABLE rotation_runs ADD COLUMN seal_gen INTEGER;
+        ALTER TABLE audit_log ADD COLUMN mac BLOB;
+        ALTER TABLE keyring ADD COLUMN counter INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE keyring ADD COLUMN digest BLOB;
+        ALTER TABLE keyring ADD COLUMN audit_seq INTEGER;
+        ALTER TABLE keyring ADD COLUMN audit_mac BLOB;
+        ALTER TABLE keyring ADD COLUMN state_mac BLOB;
+        DROP TRIGGER audit_log_no_update;
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log WHEN OLD.mac IS NOT NULL
+            BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+        """,
+    ),
+    (
+        4,
         """
         CREATE TABLE migration_runs (
             id TEXT PRIMARY KEY,
@@ -148,6 +174,7 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
 ]
+SEAL_VERSION = 3  # the first version whose rows carry seals
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -260,3 +260,15 @@ def test_start_validates_its_input(ctx, scene, tmp_path):
         incident.skip(ctx, inc.id, "flush", "again")
     with pytest.raises(AptuiError):
         incident.skip(ctx, inc.id, "nope", "x")
+
+
+async def test_scan_names_files_over_the_document_limits(ctx, scene, moto_aws, activepieces, yes):
+    from tests.hostile.test_documents import BOMB
+
+    (scene.refs_dir / "bomb.yaml").write_text(BOMB)
+    inc = incident.start(ctx, "sm:prod-aws", scan=[str(scene.refs_dir)], rate=50)
+    done = await incident.run(ctx, inc.id, incident.Decisions(contain="rotate", confirm=yes, test_delay=0))
+    scope = done.data["steps"]["scope"]["result"]
+    assert {r["location"] for r in scope["references"]} == {"$.auth.token", "SLACK_TOKEN"}  # the rest was read
+    refs = [e for e in store_inc.events(ctx.store, inc.id) if e.step == "scope" and e.action == "references"]
+    assert refs and refs[0].outcome == "partial" and "bomb.yaml" in refs[0].detail and "refused" in refs[0].detail

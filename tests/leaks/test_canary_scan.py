@@ -140,7 +140,7 @@ def test_the_scanner_finds_planted_canaries_in_every_form():
     other = c.make("other", "aws-key-id")
     s = Scanner(c)
     s.harvest("generated", "gen-4f9c2a7e11d0b3")
-    s.add("clean", "nothing to see: sk•••••• (51 chars)")
+    s.add("clean", "nothing to see: sk-•••••• (32+ chars)")
     s.add("raw", f"xx {value} yy")
     s.add("truncated", "value: " + value[:12] + "…")
     s.add("upper", value.upper())

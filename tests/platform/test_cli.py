@@ -46,7 +46,7 @@ def test_profile_add_reads_the_key_from_stdin(run_cli, activepieces, aptui_home)
 
 def test_profile_without_key_uses_ap_api_key_or_fails_before_any_request(run_cli, activepieces):
     r = run_cli("profile", "add", "envkey", "--url", activepieces.url, "--project", DEFAULT_PROJECT)
-    assert r.code == 0 and "AP_API_KEY will be used" in r.out
+    assert r.code == 0 and "or else AP_API_KEY will be used" in r.out
     r = run_cli("platform", "connections", "list")
     assert r.code == 2
     assert "Activepieces API key not configured" in r.err

@@ -109,7 +109,7 @@ async def test_provider_text_is_scrubbed(moto_aws, aws_fault_proxy):
     assert_clean(info.value, "AKIASCRUBME000000001", "scrub/me/SecretAccessKey+value")
     res = (await p.fetch_many(["a:b"]))["a:b"]
     assert_clean(res.error, "AKIASCRUBME000000001", "scrub/me/SecretAccessKey+value")
-    assert res.error.message.startswith("[a:b] key AK•••••• (20 chars) with sc")
+    assert res.error.message.startswith("[a:b] key AKIA•••••• (16+ chars) with •••••• (16+ chars)")
 
 
 async def test_missing_secret(moto_aws):

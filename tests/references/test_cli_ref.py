@@ -40,7 +40,7 @@ def test_parse_offline(run_cli):
 
 def test_test_masked_and_revealed(run_cli, aws_conn):
     r = run_cli("ref", "test", ref(aws_conn, "prod/db:password"))
-    assert r.code == 0 and "resolves" in r.out and "s3••••••" in r.out and PASSWORD not in r.out + r.err
+    assert r.code == 0 and "resolves" in r.out and "••••••" in r.out and PASSWORD not in r.out + r.err
     j = run_cli("ref", "test", ref(aws_conn, "prod/db:password"), "--json")
     assert j.json["verdict"] == "resolves" and j.json["cached"] is True and PASSWORD not in j.out
     shown = run_cli("ref", "test", ref(aws_conn, "prod/db:password"), "--reveal", "--json")

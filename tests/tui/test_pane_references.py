@@ -76,7 +76,7 @@ async def test_live_test_masked_reveal_remask_and_copy(make_app, ctx, aws_conn):
         assert verdict(app) == "● resolves — fetched live; the value is below, masked"
         widget = app.query_one("#ref-value", RevealableSecret)
         assert app.focused is widget
-        assert TOKEN not in app.export_screenshot() and "xo••••••" in app.export_screenshot()
+        assert TOKEN not in app.export_screenshot() and "xoxb-••••••" in app.export_screenshot()
         await pilot.press("v")
         await pilot.pause()
         assert TOKEN in str(widget.render())

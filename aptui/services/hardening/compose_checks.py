@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aptui import docparse
 from aptui.errors import AptuiError
 from aptui.services.hardening.env_checks import SECRET_NAME, container_type_finding
 from aptui.services.hardening.envfile import EnvEntry, EnvFile, load_env_file
@@ -195,7 +196,7 @@ def load_compose(path: Path, project_env: dict[str, str] | None = None) -> Compo
 
     text = read_text(path, "compose file")
     try:
-        doc = yaml.safe_load(text)
+        doc = docparse.safe_load_yaml(text, f"compose file {path}")  # aliases counted, depth capped
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
