@@ -130,6 +130,17 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX rotation_runs_item ON rotation_runs(item_id, state);
         """,
     ),
+    (
+        3,
+        # A signed-in user's session beside the API key (principal USER): the token is a secret
+        # field like api_key (AAD profiles:<id>:session_token); the rest is what list/show say.
+        """
+        ALTER TABLE profiles ADD COLUMN session_token BLOB;
+        ALTER TABLE profiles ADD COLUMN session_expires TEXT;
+        ALTER TABLE profiles ADD COLUMN session_user TEXT;
+        ALTER TABLE profiles ADD COLUMN session_set_at TEXT;
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -137,7 +148,7 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 # Every encrypted column, by table: `aptui store check` decrypts each of them.
 ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "sm_connections": ("auth",),
-    "profiles": ("api_key",),
+    "profiles": ("api_key", "session_token"),
     "cache_entries": ("value",),
     "rotation_runs": ("staged",),
 }
