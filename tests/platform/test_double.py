@@ -25,7 +25,7 @@ MAPPING = json.loads((FIXTURES / "_schemas.json").read_text())
 def test_every_shared_fixture_satisfies_its_schema(name):
     schema, part = MAPPING[name]
     body = load_fixture(name)
-    for item in (body["data"] if part == "data" else [body]):
+    for item in (body["data"] if part == "data" else body if part == "list" else [body]):
         validate_body(schema, item)
 
 
@@ -117,7 +117,7 @@ def test_invalid_body_gets_fastify_400(activepieces):
 
 def test_mcp_get_includes_the_token_like_the_real_server(activepieces):
     r = _get(activepieces, f"/v1/mcp/{DEFAULT_PROJECT}")
-    assert r.json()["token"] == load_fixture("mcp-server.json")["token"]
+    assert r.json()["token"] == load_fixture("mcp-server.get.json")["token"]
     validate_body("McpServer", r.json())
 
 

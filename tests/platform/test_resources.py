@@ -152,7 +152,7 @@ async def test_rotate_without_token_in_answer(activepieces, make_client):
 
 
 async def test_secret_manager_body_and_routes(activepieces, make_client):
-    fixture = load_fixture("secret-managers.connect.request.json")
+    fixture = load_fixture("secret-managers.create.request.json")
     body = secret_managers.connect_body(provider_id="hashicorp", name="vault-finance", scope="PROJECT",
                                         project_ids=[SECOND_PROJECT],
                                         config={**fixture["config"], "secretId": Secret(fixture["config"]["secretId"])})
@@ -173,7 +173,7 @@ async def test_secret_manager_body_and_routes(activepieces, make_client):
 
 async def test_secret_manager_connection_failure_saves_nothing(activepieces, make_client):
     activepieces.fail_connect("hashicorp", "permission denied")
-    body = load_fixture("secret-managers.connect.request.json")
+    body = load_fixture("secret-managers.create.request.json")
     async with make_client() as c:
         with pytest.raises(ApiError) as exc:
             await secret_managers.create(c, body)
