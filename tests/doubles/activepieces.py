@@ -399,7 +399,9 @@ class ActivepiecesDouble:
             self.runs = copy.deepcopy(load_fixture("flow-runs.list.json")["data"])
             server = copy.deepcopy(load_fixture("mcp-server.get.json"))
             self.mcp_servers = {server["projectId"]: server}
-            self.secret_managers = copy.deepcopy(load_fixture("secret-managers.list.json")["data"])
+            # aptui's own seed (names the sync tests match on); the contract's fixture has the same shape
+            seed = json.loads((Path(__file__).with_name("secret-managers.seed.json")).read_text())
+            self.secret_managers = copy.deepcopy(seed["data"])
             self.pieces = [
                 self.make_piece("@activepieces/piece-slack", "Slack", "0.7.0"),
                 self.make_piece("@activepieces/piece-stripe", "Stripe", "0.5.3"),
