@@ -351,8 +351,7 @@ class ActivepiecesClient:
             why = f"; {self.session_note}" if self.session_note else ""
             raise ApiError("USER_SESSION_REQUIRED",
                            f"{route.noun} need a signed-in {who}{why} (aptui profile login {name})",
-                           exit_code=Exit.USAGE,
-                           hint="an API key is principal SERVICE, which this route does not admit")
+                           exit_code=Exit.USAGE)
         raise ApiError("API_KEY_MISSING", "Activepieces API key not configured", exit_code=Exit.USAGE,
                        hint=f"store one with `aptui profile set-key {name}` or sign in: aptui profile login {name}")
 
