@@ -113,7 +113,7 @@ def show_cmd(name: str | None, as_json: bool) -> int:
         line(f"  project:  {row['default_project'] or '-'}")
         line(f"  API key:  {row['key_source']}" + (" (SERVICE: connections, runs, pieces, cache flush)"
                                                    if row["key_source"] != "none" else ""))
-        who = f" as {row['session_user']}" if row.get("session_user") else ""
+        who = f" as {row['session_user']}" if row.get("session_user") and row["session"] == "valid" else ""
         line(f"  session:  {_session_cell(row)}{who}"
              + (" (USER: MCP, secret managers, API keys)" if row["session"] == "valid" else
                 f" (sign in: aptui profile login {row['name']})"))

@@ -172,7 +172,8 @@ def set_session(store: Store, name: str, token: Secret | None, *, expires: str |
             conn.execute(f"UPDATE {TABLE} SET session_token = ?, session_expires = ?, session_user = ?, "
                          "session_set_at = ?, updated = ? WHERE id = ?", (blob, expires, user, now, now, profile.id))
         else:
-            conn.execute(f"UPDATE {TABLE} SET session_token = NULL, session_expires = NULL, session_user = NULL, "
+            # the e-mail stays: the next `profile login` defaults to it
+            conn.execute(f"UPDATE {TABLE} SET session_token = NULL, session_expires = NULL, "
                          "session_set_at = NULL, updated = ? WHERE id = ?", (now, profile.id))
     return require(store, profile.id)
 

@@ -364,6 +364,7 @@ class ActivepiecesDouble:
             self.mcp_era = "project"  # "oauth" (project + /token), "project", "named", "earliest", "none"
             self.bulk_retry_route = True
             self.jwt_secret = secrets.token_bytes(32)
+            self.issued_tokens: list[str] = []  # every session token signed (for the leak scan)
             self.users: dict[str, dict[str, Any]] = {}
             self.add_user(ADMIN_EMAIL, ADMIN_PASSWORD, user_id=ADMIN_USER)
             self.sign_ins: list[float] = []
@@ -500,7 +501,9 @@ class ActivepiecesDouble:
         now = int(time.time())
         claims = {"id": user["id"], "type": "USER", "platform": {"id": self.platform_id},
                   "tokenVersion": user["tokenVersion"], "iat": now, "exp": int(now + ttl), "iss": "activepieces"}
-        return _jwt(claims, self.jwt_secret)
+        token = _jwt(claims, self.jwt_secret)
+        self.issued_tokens.append(token)
+        return token
 
     def revoke_sessions(self, email: str = ADMIN_EMAIL) -> None:
         """A password change / sign-out everywhere: the user's tokenVersion changes."""
