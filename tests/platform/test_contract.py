@@ -62,7 +62,6 @@ async def _exercise(ctx, double) -> None:
         conn = await platform.upsert_app_connection(ctx, external_id="ops-slack", display_name="Ops Slack",
                                                     piece_name="@activepieces/piece-slack",
                                                     value=Secret("xoxb-contract-test"), metadata={"tenantId": "1"})
-        await platform.session(ctx)
         p = await platform.session(ctx)
         from aptui.activepieces import connections as ap_connections
 
