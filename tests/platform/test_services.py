@@ -298,3 +298,28 @@ async def test_sync_resend_credentials(closing, ap_profile, activepieces):
     _local(closing, "prod-aws")
     plan = await sync.plan_sync(closing, resend_credentials=True)
     assert [i.change for i in plan.items if i.name == "prod-aws"] == ["update"]
+
+
+async def test_sync_and_remote_secret_managers_need_the_session(closing, ap_key_profile, activepieces):
+    _local(closing, "new-aws")
+    with pytest.raises(AptuiError) as exc:
+        await sync.plan_sync(closing, "ap-key")
+    assert exc.value.code == "USER_SESSION_REQUIRED" and exc.value.exit_code == Exit.USAGE
+    assert exc.value.message == ("the platform's secret managers need a signed-in platform user "
+                                 "(aptui profile login ap-key)")
+    for call in (platform.list_remote_secret_managers(closing, "ap-key"),
+                 platform.delete_remote_secret_manager(closing, "ap-key", connection_id="smcAws0000000000001ab")):
+        with pytest.raises(AptuiError) as exc:
+            await call
+        assert exc.value.code == "USER_SESSION_REQUIRED"
+    assert not activepieces.calls(None, "/v1/secret-managers")  # nothing was sent
+    assert (await platform.clear_remote_cache(closing, "ap-key"))["ok"]  # the cache flush takes the key
+    assert activepieces.principals[-1] == ("DELETE", "/v1/secret-managers/cache", "SERVICE")
+
+
+async def test_session_only_profile_does_everything_but_prefers_nothing(closing, ap_session_profile, activepieces):
+    plan = await sync.plan_sync(closing, "ap-user")
+    assert plan.items
+    assert (await platform.clear_remote_cache(closing, "ap-user"))["ok"]
+    assert await platform.list_projects(closing, "ap-user")
+    assert {p for _, _, p in activepieces.principals} == {"USER"}

@@ -19,7 +19,8 @@ from aptui.masking import Secret
 
 @platform_group.group("secret-managers")
 def sm_group() -> None:
-    """The platform's secret-manager connections (Enterprise) and its secret cache."""
+    """The platform's secret-manager connections (Enterprise; a signed-in user: aptui profile login) and its
+    secret cache (the API key or the session)."""
 
 
 SM_COLUMNS = ("id", "name", "provider", "scope", "projects", "configured", "connected")
