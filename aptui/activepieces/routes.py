@@ -69,6 +69,8 @@ ROUTES: tuple[Route, ...] = (
        admin=True),
     _r("secret-managers.update", "POST", "/v1/secret-managers/:id", USER_ONLY, "the platform's secret managers",
        admin=True),
+    _r("secret-managers.update-patch", "PATCH", "/v1/secret-managers/:id", USER_ONLY,
+       "the platform's secret managers", admin=True),  # some versions (§7): tried after a route-missing 404
     _r("secret-managers.delete", "DELETE", "/v1/secret-managers/:id", USER_ONLY,
        "the platform's secret managers", admin=True),
     _r("api-keys.list", "GET", "/v1/api-keys", USER_ONLY, "platform API keys", admin=True),

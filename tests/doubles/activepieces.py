@@ -363,6 +363,7 @@ class ActivepiecesDouble:
             self.legacy_mcp: list[dict[str, Any]] = []  # named and earliest eras
             self.mcp_era = "project"  # "oauth" (project + /token), "project", "named", "earliest", "none"
             self.bulk_retry_route = True
+            self.sm_update_method = "POST"  # "PATCH" on the versions §7 names
             self.jwt_secret = secrets.token_bytes(32)
             self.issued_tokens: list[str] = []  # every session token signed (for the leak scan)
             self.users: dict[str, dict[str, Any]] = {}
@@ -668,7 +669,7 @@ class ActivepiecesDouble:
             ("GET", r"/v1/secret-managers", self._list_sm, user, False),
             ("POST", r"/v1/secret-managers", self._create_sm, user, True),
             ("DELETE", r"/v1/secret-managers/cache", self._clear_cache, both, True),
-            ("POST", r"/v1/secret-managers/([^/]+)", self._update_sm, user, True),
+            (self.sm_update_method, r"/v1/secret-managers/([^/]+)", self._update_sm, user, True),
             ("DELETE", r"/v1/secret-managers/([^/]+)", self._delete_sm, user, True),
         ]
         if self.bulk_retry_route:
@@ -1212,6 +1213,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:
         self._serve("PUT")
+
+    def do_PATCH(self) -> None:
+        self._serve("PATCH")
 
     def _serve(self, method: str) -> None:
         double = self.owner

@@ -246,3 +246,18 @@ async def test_pieces_mark_private_ones(make_client):
     private = {p["name"] for p in rows if p["private"]}
     assert private == {"ever-gauzy", "@acme/piece-ledger"}
     assert all("version" in p for p in rows)
+
+
+async def test_secret_manager_update_falls_back_to_patch(activepieces, make_client):
+    activepieces.sm_update_method = "PATCH"
+    body = load_fixture("secret-managers.update.request.json")
+    sm_id = activepieces.secret_managers[0]["id"]
+    async with make_client() as c:
+        first = await secret_managers.update(c, sm_id, body)
+        second = await secret_managers.update(c, sm_id, body)
+    assert first["name"] == second["name"] == body["name"]
+    assert [r.method for r in activepieces.requests] == ["POST", "PATCH", "PATCH"]  # remembered
+    with pytest.raises(ApiError) as exc:
+        async with make_client() as c:
+            await secret_managers.update(c, "smcNope00000000000000", body)  # ENTITY_NOT_FOUND: no fallback
+    assert exc.value.code == "ENTITY_NOT_FOUND" and activepieces.requests[-1].method == "PATCH"

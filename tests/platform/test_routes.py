@@ -42,6 +42,7 @@ def _call(double, name: str) -> tuple[str, str, dict | None, dict | None]:
         "secret-managers.list": ({}, None),
         "secret-managers.create": (None, sm_body),
         "secret-managers.update": ({"id": sm}, sm_body),
+        "secret-managers.update-patch": ({"id": sm}, sm_body),
         "secret-managers.delete": ({"id": sm}, None),
         "api-keys.list": ({}, None),
         "api-keys.create": (None, {"displayName": "aptui test"}),
@@ -66,6 +67,8 @@ def _call(double, name: str) -> tuple[str, str, dict | None, dict | None]:
     for prefix, which in era.items():
         if name.startswith(prefix):
             double.use_mcp_era(which)
+    if name == "secret-managers.update-patch":
+        double.sm_update_method = "PATCH"
     params, body = calls[name]
     r = routes.route(name)
     path_params = {k: v for k, v in (params or {}).items() if f":{k}" in r.path}
