@@ -76,8 +76,9 @@ async def login(ctx: Context, name: str, *, email: str, password: Secret,
             how = "password"
         except ap_auth.MfaChallenge:
             if mfa_prompt is None:
-                raise usage("the platform asks for a second factor (MFA code)", code="MFA_REQUIRED",
-                            hint="run the login in a terminal to be asked for the code") from None
+                raise usage("the platform asks for a second factor (MFA code); nothing was stored", code="MFA_REQUIRED",
+                            hint="give the code from your authenticator: the console's MFA field, the CLI's "
+                                 "prompt, or --mfa-code-env VAR") from None
             code = await _answer(mfa_prompt)
             if not code:
                 raise usage("no MFA code given; nothing was stored", code="MFA_REQUIRED") from None

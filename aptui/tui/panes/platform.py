@@ -216,8 +216,11 @@ class PlatformPane(Pane):
             return
         from aptui.tui.screens.choice import ChoiceModal
 
-        options = [(r["name"], f"{r['name']}  {r['base_url']}" + ("  (default)" if r["active"] else ""))
-                   for r in rows]
+        def session(r: dict[str, Any]) -> str:
+            return f"session {r['session_expires_in']}" if r["session"] == "valid" else f"session {r['session']}"
+
+        options = [(r["name"], f"{r['name']}  {r['base_url']}  key {r['key_source']}, {session(r)}"
+                    + ("  (default)" if r["active"] else "")) for r in rows]
         current = self.profile or next((r["name"] for r in rows if r["active"]), None)
         self.app.push_screen(ChoiceModal("Switch profile", options, current=current), self._set_profile)
 
