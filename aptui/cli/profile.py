@@ -187,14 +187,14 @@ def logout_cmd(name: str, as_json: bool) -> int:
 @yes_option
 @json_option
 def remove_cmd(name: str, yes: bool, as_json: bool) -> int:
-    """Delete a profile and its stored key."""
+    """Delete a profile and its stored credentials (API key, session)."""
     from aptui.services import profiles
     from aptui.store import profiles as store_profiles
 
     ctx = app_context()
     ctx.require_writable("profile remove")
     store_profiles.require(ctx.store, name)
-    confirm(f"Remove profile {name} and its stored API key?", yes=yes)
+    confirm(f"Remove profile {name} and its stored credentials?", yes=yes)
     profiles.remove_profile(ctx, name)
     emit(as_json, {"ok": True, "removed": name}, lambda: line(f"removed profile {name}"))
     return Exit.OK
@@ -273,7 +273,8 @@ def test_cmd(name: str | None, as_json: bool) -> int:
         line(f"  reachable:     {'yes' if result['reachable'] else 'no'}"
              + (f" (Activepieces {result['server_version']}, {result['edition'] or '?'})"
                 if result["server_version"] else ""))
-        line(f"  authenticated: {'yes' if result['authenticated'] else 'no'}")
+        line(f"  authenticated: {'yes' if result['authenticated'] else 'no'}"
+             + (f" (with the {result['credential']})" if result.get("credential") else ""))
         if result["latency_ms"] is not None:
             line(f"  latency:       {result['latency_ms']:.0f} ms")
         if result["error"]:
