@@ -481,3 +481,22 @@ async def test_ca_bundle_must_be_usable(tmp_path):
     with pytest.raises(AptuiError) as exc:
         ActivepiecesClient("https://ap.example.com", Secret("sk-x-123456"), options=ClientOptions(verify=str(bad)))
     assert exc.value.exit_code == Exit.USAGE and "CA bundle" in exc.value.message
+
+
+async def test_session_token_never_reaches_an_error(activepieces, make_client):
+    token = activepieces.session_token()
+    activepieces.fault("/v1/api-keys", status=409, body={"code": "VALIDATION",
+                                                         "params": {"message": f"bad bearer {token}"}})
+    async with make_client(session=token) as c:
+        with pytest.raises(ApiError) as exc:
+            await c.get("/v1/api-keys")
+        assert token not in repr(c)
+    text = exc.value.one_line() + repr(exc.value.to_dict())
+    assert token not in text and exc.value.credential == "session"
+
+
+async def test_401_to_the_session_says_log_in_again(activepieces, make_client):
+    async with make_client(session=activepieces.session_token(ttl=-1)) as c:
+        with pytest.raises(ApiError) as exc:
+            await c.get("/v1/api-keys")
+    assert exc.value.code == "INVALID_BEARER_TOKEN" and "aptui profile login ap-test" in exc.value.hint
