@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         outputs = {"0-first-run": svg.replace(str(work), "$TMP")}
         ctx = Context()
         scenes.seed(ctx, aws_config=aws.config(), ap_url=ap.url, ap_key=ap.api_key, project=DEFAULT_PROJECT,
-                    moto_secrets=aws.create_secret)
+                    moto_secrets=aws.create_secret, ap_session=ap.session_token())
         from aptui.tui.panes import PANES
 
         registered = {p.PANE_ID for p in PANES}

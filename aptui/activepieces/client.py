@@ -8,7 +8,13 @@ Retries (bounded by ``retries``, exponential backoff with jitter, ``Retry-After`
   connection could not be opened, or a 429 from the rate limiter. A timeout or a reset after the
   body was sent gives ``PLATFORM_OUTCOME_UNKNOWN`` instead (never a blind resend);
 - a DELETE whose retry answers 404 after an ambiguous first attempt counts as done.
-The API key lives only in the ``Authorization`` header; it is redacted from every error text.
+Credentials: every request names a route of ``routes.ROUTES`` (a path outside the table is refused
+before sending, ``ROUTE_NOT_IN_TABLE``). The client holds up to two credentials, the API key
+(principal SERVICE) and a user session token (principal USER), and sends the one the route admits:
+the API key where SERVICE is admitted, else the session. A USER-only route without a session fails
+before sending with ``USER_SESSION_REQUIRED`` (exit 2). A 403 ``SESSION_EXPIRED`` answered to the
+session calls ``on_session_expired`` (the service drops the stored session). Credentials live only
+in the ``Authorization`` header of the request that needs them; they are redacted from every error.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from aptui import __version__
+from aptui.activepieces import routes
+from aptui.activepieces.routes import SERVICE, USER, Route
 from aptui.errors import AptuiError, Exit, usage
 from aptui.masking import Secret, redact
 
@@ -54,6 +62,7 @@ _FEATURES = (
     ("/v1/flow-runs", "flow run management"),
 )
 AUTH_HINT = "check the profile's API key (`aptui profile set-key NAME`) or AP_API_KEY; a platform admin creates keys"
+API_KEY, SESSION = "api-key", "session"  # which credential a request carried
 
 
 class ApiError(AptuiError):
@@ -61,10 +70,11 @@ class ApiError(AptuiError):
 
     def __init__(self, code: str, message: str, *, exit_code: int = Exit.FAILED, hint: str | None = None,
                  params: dict[str, Any] | None = None, status: int | None = None,
-                 outcome_unknown: bool = False) -> None:
+                 outcome_unknown: bool = False, credential: str | None = None) -> None:
         super().__init__(code, message, exit_code=exit_code, hint=hint, params=params)
         self.status = status
         self.outcome_unknown = outcome_unknown
+        self.credential = credential
 
 
 # -- URLs ---------------------------------------------------------------------------------
@@ -164,11 +174,14 @@ def _redact_obj(obj: Any, secrets: list[str]) -> Any:
 
 
 def feature_for(path: str) -> str:
+    if "/mcp" in path:
+        return "MCP servers"
     return next((name for prefix, name in _FEATURES if path.startswith(prefix)), "this feature")
 
 
 def error_from_response(method: str, path: str, status: int, body: Any, secrets: list[str],
-                        content_type: str = "") -> ApiError:
+                        content_type: str = "", *, credential: str | None = None,
+                        profile: str | None = None) -> ApiError:
     """Map an error answer (Activepieces or Fastify body, or none) to one ``ApiError``."""
     where = f"{method} {path}"
     code: str | None = None
@@ -194,10 +207,13 @@ def error_from_response(method: str, path: str, status: int, body: Any, secrets:
     params = _redact_obj(params, secrets)
     hint = None
     exit_code = Exit.FAILED
-    if status == 401:
+    login = f"aptui profile login {profile or 'NAME'}"
+    if status == 401 and credential == SESSION:
+        hint = f"the platform refused the session: log in again ({login})"
+    elif status == 401:
         hint = AUTH_HINT
     elif status == 403:
-        hint = "the API key lacks permission for this (platform-admin routes need a platform admin's key)"
+        hint = _forbidden_hint(code, path, credential, login)
     elif status == 402 and code == "FEATURE_DISABLED":
         message = f"{feature_for(path)} need an Enterprise plan on this platform (FEATURE_DISABLED)"
     elif status == 400 and code == "FST_ERR_VALIDATION":
@@ -209,7 +225,21 @@ def error_from_response(method: str, path: str, status: int, body: Any, secrets:
         exit_code = Exit.UNREACHABLE
         if message.endswith(f"HTTP {status}"):
             message = f"{where}: the platform failed (HTTP {status})"
-    return ApiError(code, message, exit_code=exit_code, hint=hint, params=params, status=status)
+    return ApiError(code, message, exit_code=exit_code, hint=hint, params=params, status=status,
+                    credential=credential)
+
+
+def _forbidden_hint(code: str, path: str, credential: str | None, login: str) -> str:
+    """What a 403 means for the credential that was sent (never "use an admin's key" where no key reaches)."""
+    if code == "SESSION_EXPIRED":
+        return f"the session has expired or was revoked: log in again ({login})"
+    if credential == API_KEY:
+        return (f"the platform does not admit an API key here ({path}); a signed-in platform user may be: "
+                f"{login}")
+    if credential == SESSION:
+        return "the signed-in user lacks the role or permission this needs (platform admin, or the project's " \
+               "MCP permissions)"
+    return "not allowed for this credential"
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -249,22 +279,33 @@ class _Attempt:
 
 
 class ActivepiecesClient:
-    """One keep-alive ``httpx.AsyncClient`` for one platform; use as an async context manager."""
+    """One keep-alive ``httpx.AsyncClient`` for one platform; use as an async context manager.
 
-    def __init__(self, site_url: str, api_key: Secret, *, options: ClientOptions | None = None,
+    ``api_key`` (SERVICE) and ``session`` (USER) are each optional; ``profile`` names the profile
+    in messages; ``session_note`` says why no session is held (e.g. it expired) for the refusal.
+    """
+
+    def __init__(self, site_url: str, api_key: Secret | None = None, *, session: Secret | None = None,
+                 profile: str | None = None, session_note: str | None = None,
+                 on_session_expired: Callable[[], None] | None = None,
+                 options: ClientOptions | None = None,
                  transport: httpx.AsyncBaseTransport | None = None,
                  sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
-        if not isinstance(api_key, Secret) or not api_key:
-            raise usage("Activepieces API key not configured")
+        for value in (api_key, session):
+            if value is not None and not isinstance(value, Secret):
+                raise TypeError("credentials must be Secret values")
         self.base_url = api_base_url(site_url)
         self.options = options or ClientOptions()
-        self._key = api_key
+        self._key = api_key or None
+        self._session = session or None
+        self.profile = profile
+        self.session_note = session_note
+        self._on_session_expired = on_session_expired
         self._sleep = sleep or asyncio.sleep
-        self.facts: dict[str, Any] = {}  # what was learnt about the server (version, MCP API shape)
+        self.facts: dict[str, Any] = {}  # what was learnt about the server (version, MCP API era)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
-            headers={"Authorization": f"Bearer {api_key.reveal()}", "Accept": "application/json",
-                     "User-Agent": f"aptui/{__version__}"},
+            headers={"Accept": "application/json", "User-Agent": f"aptui/{__version__}"},
             timeout=httpx.Timeout(self.options.timeout),
             verify=_verify(self.options.verify),
             follow_redirects=False,
@@ -273,7 +314,7 @@ class ActivepiecesClient:
         )
 
     def __repr__(self) -> str:
-        return f"ActivepiecesClient({self.base_url!r}, api_key={self._key!r})"
+        return f"ActivepiecesClient({self.base_url!r}, api_key={self._key!r}, session={self._session!r})"
 
     async def __aenter__(self) -> ActivepiecesClient:
         return self
@@ -288,6 +329,46 @@ class ActivepiecesClient:
     def closed(self) -> bool:
         return self._http.is_closed
 
+    @property
+    def has_api_key(self) -> bool:
+        return self._key is not None
+
+    @property
+    def has_session(self) -> bool:
+        return self._session is not None
+
+    def credential_for(self, route: Route) -> tuple[str | None, Secret | None]:
+        """``(kind, secret)`` the route admits (None, None for a public route), or the one-line refusal."""
+        if route.public:
+            return None, None
+        if SERVICE in route.principals and self._key is not None:
+            return API_KEY, self._key
+        if USER in route.principals and self._session is not None:
+            return SESSION, self._session
+        name = self.profile or "NAME"
+        if route.user_only:
+            who = "platform admin" if route.admin else "platform user"
+            why = f"; {self.session_note}" if self.session_note else ""
+            raise ApiError("USER_SESSION_REQUIRED",
+                           f"{route.noun} need a signed-in {who}{why} (aptui profile login {name})",
+                           exit_code=Exit.USAGE)
+        raise ApiError("API_KEY_MISSING", "Activepieces API key not configured", exit_code=Exit.USAGE,
+                       hint=f"store one with `aptui profile set-key {name}` or sign in: aptui profile login {name}")
+
+    def _scrub(self, extra: Iterable[str]) -> list[str]:
+        return [s.reveal() for s in (self._key, self._session) if s is not None] + [s for s in extra if s]
+
+    def _session_expired(self, err: ApiError) -> ApiError:
+        """A 403 SESSION_EXPIRED to the session: drop it (here and, through the callback, in the store)."""
+        self._session = None
+        self.session_note = "the session expired or was revoked on the server"
+        if self._on_session_expired is not None:
+            self._on_session_expired()
+        name = self.profile or "NAME"
+        return ApiError("SESSION_EXPIRED", f"the session of profile {name} has expired or was revoked "
+                        f"({err.message}); it was dropped: log in again (aptui profile login {name})",
+                        exit_code=Exit.USAGE, status=403, credential=SESSION)
+
     # -- requests ---------------------------------------------------------------------------
     async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                       json: Any = None, idempotent: bool | None = None,
@@ -297,13 +378,20 @@ class ActivepiecesClient:
         ``secrets`` are extra strings (e.g. a connection value) scrubbed from any error text.
         """
         method = method.upper()
+        route = routes.find(method, path)
+        if route is None:
+            raise ApiError("ROUTE_NOT_IN_TABLE", f"{method} {path} is not a route aptui knows the principals of",
+                           exit_code=Exit.FAILED, hint="add it to aptui/activepieces/routes.py from the contract")
+        credential, secret = self.credential_for(route)
+        headers = {"Authorization": f"Bearer {secret.reveal()}"} if secret is not None else {}
         idem = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
-        scrub = [self._key.reveal(), *[s for s in secrets if s]]
+        scrub = self._scrub(secrets)
         attempt = _Attempt()
         while True:
             started = time.perf_counter()
             try:
-                resp = await self._http.request(method, path, params=query_params(params), json=json)
+                resp = await self._http.request(method, path, params=query_params(params), json=json,
+                                                headers=headers)
             except httpx.TransportError as exc:
                 not_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
                 log.debug("%s %s -> %s after %.0f ms (attempt %d)", method, path, type(exc).__name__,
@@ -327,7 +415,10 @@ class ActivepiecesClient:
             if method == "DELETE" and status == 404 and attempt.ambiguous:
                 return None  # an earlier attempt deleted it
             if status >= 300:
-                raise self._error(method, path, resp, scrub)
+                err = self._error(method, path, resp, scrub, credential=credential)
+                if err.code == "SESSION_EXPIRED" and credential == SESSION:
+                    raise self._session_expired(err)
+                raise err
             return self._decode(method, path, resp, applied_maybe=not idem)
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -397,7 +488,7 @@ class ActivepiecesClient:
                            hint=hint, status=resp.status_code, outcome_unknown=applied_maybe) from None
 
     def _error(self, method: str, path: str, resp: httpx.Response, scrub: list[str],
-               retry_after: float | None = None) -> ApiError:
+               retry_after: float | None = None, credential: str | None = None) -> ApiError:
         if 300 <= resp.status_code < 400:
             location = resp.headers.get("location", "")
             return ApiError("PLATFORM_REDIRECT", f"{method} {path} was redirected (HTTP {resp.status_code})",
@@ -408,7 +499,8 @@ class ActivepiecesClient:
         except (ValueError, UnicodeDecodeError):
             body = None
         err = error_from_response(method, path, resp.status_code, body, scrub,
-                                  resp.headers.get("content-type", ""))
+                                  resp.headers.get("content-type", ""), credential=credential,
+                                  profile=self.profile)
         if retry_after is not None:
             err.hint = f"the platform asked to retry after {retry_after:.0f}s"
         return err

@@ -1,4 +1,5 @@
-"""Flow runs: list with filters, and retry one run (``POST /v1/flow-runs/:id/retry``; never resent)."""
+"""Flow runs: list with filters; retry in bulk (``POST /v1/flow-runs/retry``) or one run
+(``POST /v1/flow-runs/:id/retry``). Retries are never resent."""
 
 from __future__ import annotations
 
@@ -32,3 +33,18 @@ def iter_runs(client: ActivepiecesClient, project_id: str, *, limit: int = PAGE_
 async def retry(client: ActivepiecesClient, run_id: str, *, project_id: str, strategy: str) -> dict[str, Any]:
     """Retry one run. Not idempotent (a resent retry reruns the flow twice): never retried blindly."""
     return await client.post(f"{PATH}/{run_id}/retry", {"projectId": project_id, "strategy": strategy}) or {}
+
+
+async def bulk_retry(client: ActivepiecesClient, run_ids: list[str], *, project_id: str,
+                     strategy: str) -> dict[str, dict[str, Any]]:
+    """``POST /v1/flow-runs/retry`` with an explicit ``flowRunIds`` list (never a filter: a resend or
+    a filter could rerun runs nobody chose). Never resent. The answer is an array of ``FlowRun``
+    (nulls where a run was not retried): the retried runs by id."""
+    body = {"projectId": project_id, "strategy": strategy, "flowRunIds": list(run_ids)}
+    answer = await client.post(f"{PATH}/retry", body)
+    if not isinstance(answer, list):
+        from aptui.activepieces.client import ApiError
+
+        raise ApiError("PLATFORM_BAD_RESPONSE", f"POST {PATH}/retry did not answer a list of runs",
+                       outcome_unknown=True, hint="check the runs on the platform before retrying again")
+    return {str(r["id"]): r for r in answer if isinstance(r, dict) and r.get("id") in run_ids}

@@ -54,8 +54,19 @@ async def create(client: ActivepiecesClient, body: dict[str, Any]) -> dict[str, 
 
 
 async def update(client: ActivepiecesClient, connection_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    return sanitize(await client.post(f"{PATH}/{connection_id}", body, idempotent=True,
-                                      secrets=_secrets(body)) or {})
+    """Full replace (config included). ``POST /:id``; some versions have ``PATCH /:id`` instead (§7):
+    tried after a route-missing 404, and remembered per client."""
+    from aptui.activepieces.client import ApiError
+
+    path, scrub = f"{PATH}/{connection_id}", _secrets(body)
+    if client.facts.get("sm_update") != "PATCH":
+        try:
+            return sanitize(await client.post(path, body, idempotent=True, secrets=scrub) or {})
+        except ApiError as err:
+            if not (err.status == 404 and err.code != "ENTITY_NOT_FOUND"):
+                raise
+        client.facts["sm_update"] = "PATCH"
+    return sanitize(await client.request("PATCH", path, json=body, idempotent=True, secrets=scrub) or {})
 
 
 async def delete(client: ActivepiecesClient, connection_id: str) -> None:

@@ -1,4 +1,8 @@
-"""`aptui profile add|list|remove|use|test|set-key|update`: Activepieces platforms and their API keys."""
+"""`aptui profile add|list|show|remove|use|test|set-key|update|login|logout`: platforms and credentials.
+
+A profile holds up to two credentials: the API key (principal SERVICE) and a signed-in user's
+session (principal USER, `profile login`). Neither value is ever printed, --json included.
+"""
 
 from __future__ import annotations
 
@@ -78,12 +82,104 @@ def list_cmd(as_json: bool) -> int:
         if not rows:
             line("no profiles; add one with: aptui profile add NAME --url https://ap.example.com")
             return
-        table(["", "name", "url", "project", "key", "tls", "server"],
+        table(["", "name", "url", "project", "key", "session", "tls", "server"],
               [("*" if r["active"] else "", r["name"], r["base_url"], r["default_project"] or "", r["key_source"],
-                "off" if not r["verify_tls"] else ("ca-bundle" if r["ca_bundle"] else "on"),
+                _session_cell(r), "off" if not r["verify_tls"] else ("ca-bundle" if r["ca_bundle"] else "on"),
                 r["server_version"] or "") for r in rows])
 
     emit(as_json, {"profiles": rows}, render)
+    return Exit.OK
+
+
+def _session_cell(row: dict) -> str:
+    if row["session"] == "valid":
+        return f"expires in {row['session_expires_in']}"
+    return row["session"]
+
+
+@profile_group.command("show")
+@click.argument("name", required=False)
+@json_option
+def show_cmd(name: str | None, as_json: bool) -> int:
+    """One profile: URL, TLS, which credentials it holds and when the session expires (never values)."""
+    from aptui.services import profiles
+
+    ctx = app_context()
+    prof = profiles.resolve_profile(ctx, name)
+    row = next(r for r in profiles.list_profiles(ctx) if r["id"] == prof.id)
+
+    def render() -> None:
+        line(f"profile {row['name']}" + (" [default]" if row["is_default"] else ""))
+        line(f"  url:      {row['base_url']}")
+        line(f"  project:  {row['default_project'] or '-'}")
+        line(f"  API key:  {row['key_source']}" + (" (SERVICE: connections, runs, pieces, cache flush)"
+                                                   if row["key_source"] != "none" else ""))
+        who = f" as {row['session_user']}" if row.get("session_user") and row["session"] == "valid" else ""
+        line(f"  session:  {_session_cell(row)}{who}"
+             + (" (USER: MCP, secret managers, API keys)" if row["session"] == "valid" else
+                f" (sign in: aptui profile login {row['name']})"))
+        line(f"  TLS:      {'off' if not row['verify_tls'] else ('ca-bundle' if row['ca_bundle'] else 'on')}")
+
+    emit(as_json, {"profile": row}, render)
+    return Exit.OK
+
+
+def _read_password(password_env: str | None) -> Secret:
+    """From --password-env VAR, piped stdin (first line) or a hidden prompt; never argv."""
+    return Secret(read_secret("password", env=password_env))
+
+
+@profile_group.command("login")
+@click.argument("name")
+@click.option("--email", default=None, help="The user's e-mail (default: the last one used for this profile).")
+@click.option("--password-env", default=None, metavar="VAR", help="Read the password from this variable.")
+@click.option("--mfa-code-env", default=None, metavar="VAR", help="Read an MFA code, if asked, from this variable.")
+@click.option("--token-stdin", is_flag=True, help="Store a session token copied from the web app (SSO platforms).")
+@click.option("--no-verify", is_flag=True, help="With --token-stdin: store without trying the token first.")
+@json_option
+def login_cmd(name: str, email: str | None, password_env: str | None, mfa_code_env: str | None, token_stdin: bool,
+              no_verify: bool, as_json: bool) -> int:
+    """Sign in as a platform user (POST /v1/authentication/sign-in) and store the session encrypted.
+
+    The password comes from a hidden prompt, stdin or --password-env, and is never stored. An MFA
+    code is asked for when the platform wants one (prompt, next stdin line, or --mfa-code-env)."""
+    from aptui.services import sessions
+    from aptui.store import profiles as store_profiles
+
+    ctx = app_context()
+    ctx.require_writable("profile login")
+    prof = store_profiles.require(ctx.store, name)
+    if token_stdin:
+        if password_env or email:
+            raise usage("--token-stdin takes no --email or --password-env")
+        token = Secret(read_secret("session token").strip())
+        result = run_async(sessions.login_with_token(ctx, name, token, verify=not no_verify))
+    else:
+        email = email or prof.session_user
+        if not email:
+            if not sys.stdin.isatty():
+                raise usage("no e-mail given", hint=f"pass --email: aptui profile login {name} --email you@example.com")
+            email = click.prompt("e-mail")
+        password = _read_password(password_env)
+        result = run_async(sessions.login(ctx, name, email=email, password=password,
+                                          mfa_prompt=lambda: Secret(read_secret("MFA code", env=mfa_code_env).strip())))
+    result["ok"] = True
+    emit(as_json, result, lambda: line(f"signed in to profile {name}" + (f" as {result['user']}" if result.get("user")
+                                       else "") + f"; session expires in {result['session_expires_in']}"))
+    return Exit.OK
+
+
+@profile_group.command("logout")
+@click.argument("name")
+@json_option
+def logout_cmd(name: str, as_json: bool) -> int:
+    """Drop the profile's stored session (the API key, if any, stays)."""
+    from aptui.services import sessions
+
+    result = sessions.logout(app_context(), name)
+    result["ok"] = True
+    emit(as_json, result, lambda: line(f"session of profile {name} dropped" if result["dropped"]
+                                       else f"profile {name} held no session"))
     return Exit.OK
 
 
@@ -92,14 +188,14 @@ def list_cmd(as_json: bool) -> int:
 @yes_option
 @json_option
 def remove_cmd(name: str, yes: bool, as_json: bool) -> int:
-    """Delete a profile and its stored key."""
+    """Delete a profile and its stored credentials (API key, session)."""
     from aptui.services import profiles
     from aptui.store import profiles as store_profiles
 
     ctx = app_context()
     ctx.require_writable("profile remove")
     store_profiles.require(ctx.store, name)
-    confirm(f"Remove profile {name} and its stored API key?", yes=yes)
+    confirm(f"Remove profile {name} and its stored credentials?", yes=yes)
     profiles.remove_profile(ctx, name)
     emit(as_json, {"ok": True, "removed": name}, lambda: line(f"removed profile {name}"))
     return Exit.OK
@@ -178,7 +274,8 @@ def test_cmd(name: str | None, as_json: bool) -> int:
         line(f"  reachable:     {'yes' if result['reachable'] else 'no'}"
              + (f" (Activepieces {result['server_version']}, {result['edition'] or '?'})"
                 if result["server_version"] else ""))
-        line(f"  authenticated: {'yes' if result['authenticated'] else 'no'}")
+        line(f"  authenticated: {'yes' if result['authenticated'] else 'no'}"
+             + (f" (with the {result['credential']})" if result.get("credential") else ""))
         if result["latency_ms"] is not None:
             line(f"  latency:       {result['latency_ms']:.0f} ms")
         if result["error"]:

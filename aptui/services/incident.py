@@ -303,12 +303,13 @@ class _Runner:
         return self.options.get("profile")
 
     async def platform_ok(self) -> tuple[bool, str | None]:
-        """Whether a profile with a key is configured (no request is made)."""
+        """Whether a profile with a credential (API key or user session) is configured (no request is made)."""
         from aptui.services import profiles as profile_service
 
         try:
             prof = profile_service.resolve_profile(self.ctx, self.profile)
-            profile_service.resolve_api_key(self.ctx, prof)
+            if profile_service.usable_session(self.ctx, prof)[0] is None:
+                profile_service.resolve_api_key(self.ctx, prof)
         except AptuiError as err:
             return False, f"{err.code}: {err.message}"
         if not self.options.get("profile"):

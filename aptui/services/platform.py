@@ -272,6 +272,24 @@ async def mcp_show(ctx: Context, profile: ProfileRef = None, *, project: str | N
     return await ap_mcp.get_servers(p.client, p.project(project))
 
 
+async def mcp_platform_show(ctx: Context, profile: ProfileRef = None) -> dict[str, Any]:
+    """The platform's own MCP server (``GET /v1/mcp-server``; a signed-in platform admin)."""
+    p = await session(ctx, profile)
+    return await ap_mcp.get_platform_server(p.client)
+
+
+OAUTH_NOTICE = ("this platform's MCP clients authenticate by OAuth (it has POST …/mcp-server/token). Rotating "
+                "replaces the server's stored token: clients configured with that token stop working. It does "
+                "not revoke OAuth access tokens already issued to MCP clients (they expire within 15 minutes) "
+                "nor their OAuth grants: revoke those in the platform's settings.")
+
+
+async def mcp_rotate_notice(ctx: Context, profile: ProfileRef = None, *, project: str | None = None) -> str | None:
+    """What to say before a rotation is confirmed: the OAuth-era notice, or None."""
+    p = await session(ctx, profile)
+    return OAUTH_NOTICE if await ap_mcp.oauth_era(p.client, p.project(project)) else None
+
+
 async def mcp_update(ctx: Context, profile: ProfileRef = None, *, project: str | None = None,
                      disable: list[str] | None = None, enable: list[str] | None = None,
                      disabled_tools: list[str] | None = None, name: str | None = None,
@@ -302,14 +320,17 @@ async def mcp_update(ctx: Context, profile: ProfileRef = None, *, project: str |
 
 
 async def rotate_mcp_token(ctx: Context, profile: ProfileRef = None, *, project: str | None = None,
-                           server_id: str | None = None) -> RotatedToken:
-    """Rotate the project's MCP token. The token comes back ONCE, as a ``Secret``: show or copy it,
-    then drop it. It is never stored, logged or audited."""
+                           server_id: str | None = None, platform_server: bool = False) -> RotatedToken:
+    """Rotate the project's (or with ``platform_server`` the platform's) MCP token. The token comes
+    back ONCE, as a ``Secret``: show or copy it, then drop it. Never stored, logged or audited."""
     ctx.require_writable("mcp rotate")
     p = await session(ctx, profile)
-    pid = p.project(project)
+    pid = "platform" if platform_server else p.project(project)
     try:
-        server, token = await ap_mcp.rotate_token(p.client, pid, server_id=server_id)
+        if platform_server:
+            server, token = await ap_mcp.rotate_platform_token(p.client)
+        else:
+            server, token = await ap_mcp.rotate_token(p.client, pid, server_id=server_id)
     except AptuiError as err:
         ctx.audit("platform.mcp.rotate", pid, "unknown" if getattr(err, "outcome_unknown", False) else "failed",
                   err.code)
@@ -481,9 +502,73 @@ class RetryReport:
 
 
 def _stops_batch(err: AptuiError) -> bool:
-    """Errors after which no further retry can succeed (bad key, platform unreachable)."""
+    """Errors after which no further retry can succeed (bad credential, platform unreachable)."""
     status = getattr(err, "status", None)
-    return status == 401 or err.code in ("PLATFORM_UNREACHABLE", "API_KEY_MISSING")
+    return status == 401 or err.code in ("PLATFORM_UNREACHABLE", "API_KEY_MISSING", "SESSION_EXPIRED",
+                                         "USER_SESSION_REQUIRED")
+
+
+BULK_CHUNK = 50  # flowRunIds per POST /v1/flow-runs/retry
+
+
+class _Retrier:
+    """Sends the retries of one batch: bulk (``POST /v1/flow-runs/retry`` with explicit ids, in
+    chunks) while the server has the route, one by one after a route-missing 404. Never resends."""
+
+    def __init__(self, p: Platform, pid: str, strategy: str, rate: float, bulk: bool, chunk: int) -> None:
+        self.p, self.pid, self.strategy, self.bulk, self.chunk = p, pid, strategy, bulk, max(1, chunk)
+        self.interval = 1.0 / rate if rate else 0.0
+        self.next_at = time.monotonic()
+        self.stopped: AptuiError | None = None
+
+    async def _pace(self) -> None:
+        delay = self.next_at - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self.next_at = max(self.next_at, time.monotonic()) + self.interval
+
+    def _failed(self, base: dict[str, Any], err: AptuiError) -> RunOutcome:
+        unknown = bool(getattr(err, "outcome_unknown", False))
+        if _stops_batch(err):
+            self.stopped = err
+        return RunOutcome(**base, outcome=UNKNOWN if unknown else FAILED, code=err.code, message=err.message)
+
+    async def one(self, base: dict[str, Any]) -> RunOutcome:
+        if self.stopped is not None:
+            return RunOutcome(**base, outcome=NOT_ATTEMPTED, code=self.stopped.code,
+                              message="not attempted: the batch stopped")
+        await self._pace()
+        try:
+            answer = await ap_runs.retry(self.p.client, base["run_id"], project_id=self.pid, strategy=self.strategy)
+            return RunOutcome(**base, outcome=RETRIED, new_status=answer.get("status"))
+        except AptuiError as err:
+            return self._failed(base, err)
+
+    async def many(self, bases: list[dict[str, Any]]) -> list[RunOutcome]:
+        """Outcomes for ``bases`` in their order (bulk chunks, or one by one)."""
+        out: list[RunOutcome] = []
+        rest = list(bases)
+        while rest:
+            if self.stopped is not None or not self.bulk:
+                out += [await self.one(b) for b in rest]
+                return out
+            chunk, rest = rest[:self.chunk], rest[self.chunk:]
+            await self._pace()
+            try:
+                answer = await ap_runs.bulk_retry(self.p.client, [b["run_id"] for b in chunk], project_id=self.pid,
+                                                  strategy=self.strategy)
+            except AptuiError as err:
+                if isinstance(err, ApiError) and ap_mcp.route_missing(err):
+                    self.bulk = False  # an older server: one by one, nothing of this chunk was sent
+                    rest = chunk + rest
+                    continue
+                out += [self._failed(b, err) for b in chunk]
+                continue
+            out += [RunOutcome(**b, outcome=RETRIED, new_status=answer[b["run_id"]].get("status"))
+                    if b["run_id"] in answer else
+                    RunOutcome(**b, outcome=FAILED, code="NOT_RETRIED",
+                               message="the platform's bulk retry did not retry this run") for b in chunk]
+        return out
 
 
 async def retry_runs(ctx: Context, profile: ProfileRef = None, *, project: str | None = None,
@@ -491,13 +576,16 @@ async def retry_runs(ctx: Context, profile: ProfileRef = None, *, project: str |
                      flow_ids: list[str] | None = None, created_after: str | None = None,
                      created_before: str | None = None, failed_step_name: str | None = None,
                      strategy: str = "FROM_FAILED_STEP", dry_run: bool = False, rate_per_second: float = 2.0,
-                     max_runs: int | None = None,
+                     max_runs: int | None = None, bulk: bool = True, chunk_size: int = BULK_CHUNK,
                      on_progress: Callable[[int, int, RunOutcome], None] | None = None) -> RetryReport:
-    """Retry runs one by one (``POST /v1/flow-runs/:id/retry``) at most ``rate_per_second``.
+    """Retry runs: ``POST /v1/flow-runs/retry`` with an explicit ``flowRunIds`` list in chunks of
+    ``chunk_size`` (``bulk``), or one by one (``POST /v1/flow-runs/:id/retry``) where the server has
+    no bulk route (a route-missing 404); requests at most ``rate_per_second``.
 
     Targets: ``run_ids``, or the runs matching the filters (default status FAILED). Runs not in a
-    terminal state are skipped. A retry POST is never resent: no answer means outcome ``unknown``.
-    A bad key or an unreachable platform stops the batch; the rest are ``not-attempted``.
+    terminal state are skipped. A retry POST is never resent: no answer means outcome ``unknown``
+    (for a whole chunk). A bad credential or an unreachable platform stops the batch; the rest are
+    ``not-attempted``. Each run gets its own outcome either way.
     ``on_progress(done, total, outcome)`` is called after each run.
     """
     if strategy not in ap_runs.STRATEGIES:
@@ -521,36 +609,31 @@ async def retry_runs(ctx: Context, profile: ProfileRef = None, *, project: str |
         targets = targets[:max_runs]
     report = RetryReport(project_id=pid, strategy=strategy, dry_run=dry_run)
     total = len(targets)
-    interval = 1.0 / rate_per_second if rate_per_second else 0.0
-    next_at = time.monotonic()
-    stopped: AptuiError | None = None
-    for run in targets:
-        rid, st = str(run.get("id")), run.get("status")
-        base = {"run_id": rid, "flow_id": run.get("flowId"), "status": st}
-        if stopped is not None:
-            outcome = RunOutcome(**base, outcome=NOT_ATTEMPTED, code=stopped.code,
-                                 message="not attempted: the batch stopped")
-        elif st is not None and st not in ap_runs.TERMINAL:
-            outcome = RunOutcome(**base, outcome=SKIPPED, message=f"run is {st}, not in a terminal state")
-        elif dry_run:
-            outcome = RunOutcome(**base, outcome=WOULD_RETRY)
-        else:
-            delay = next_at - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            next_at = max(next_at, time.monotonic()) + interval
-            try:
-                answer = await ap_runs.retry(p.client, rid, project_id=pid, strategy=strategy)
-                outcome = RunOutcome(**base, outcome=RETRIED, new_status=answer.get("status"))
-            except AptuiError as err:
-                unknown = bool(getattr(err, "outcome_unknown", False))
-                outcome = RunOutcome(**base, outcome=UNKNOWN if unknown else FAILED, code=err.code,
-                                     message=err.message)
-                if _stops_batch(err):
-                    stopped = err
+    retrier = _Retrier(p, pid, strategy, rate_per_second, bulk, chunk_size)
+    pending: list[dict[str, Any]] = []
+
+    def record(outcome: RunOutcome) -> None:
         report.outcomes.append(outcome)
         if on_progress is not None:
             on_progress(len(report.outcomes), total, outcome)
+
+    async def flush() -> None:
+        for outcome in await retrier.many(pending):
+            record(outcome)
+        pending.clear()
+
+    for run in targets:
+        rid, st = str(run.get("id")), run.get("status")
+        base = {"run_id": rid, "flow_id": run.get("flowId"), "status": st}
+        if st is not None and st not in ap_runs.TERMINAL:
+            record(RunOutcome(**base, outcome=SKIPPED, message=f"run is {st}, not in a terminal state"))
+        elif dry_run:
+            record(RunOutcome(**base, outcome=WOULD_RETRY))
+        else:
+            pending.append(base)
+            if len(pending) >= (chunk_size if retrier.bulk else 1):
+                await flush()
+    await flush()
     report.elapsed_s = time.perf_counter() - started
     if not dry_run:
         summary = ", ".join(f"{k}={v}" for k, v in report.summary().items()) or "nothing to retry"

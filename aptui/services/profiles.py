@@ -2,10 +2,14 @@
 
 Profile choice: an explicit name (``--profile``), else ``APTUI_PROFILE``, else the profile marked
 by ``profile use``, else config ``platform.default_profile``, else the only profile there is.
+Credentials: the API key (principal SERVICE) and the user session (principal USER: ``aptui profile
+login``), each optional. The client picks per route (``aptui.activepieces.routes``). A stored session
+past its ``exp`` is not sent; one the server calls SESSION_EXPIRED is dropped from the store.
 API key: the profile's stored key, else ``APTUI_PROFILE_<NAME>_API_KEY`` (the profile's own
 variable: NAME upper-cased, ``.`` and ``-`` as ``_``), else the global ``AP_API_KEY`` — which goes
-to whichever keyless profile is used, so using it prints a warning naming the host. With none,
-every platform command fails with "Activepieces API key not configured" (exit 2) before any request.
+to whichever keyless profile is used, so using it prints a warning naming the host. With neither
+credential, every platform command fails with "Activepieces API key not configured" (exit 2)
+before any request.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from aptui import clock
 from aptui.errors import AptuiError, usage
 from aptui.masking import Secret
 from aptui.services.context import Context
@@ -87,9 +92,30 @@ def list_profiles(ctx: Context) -> list[dict[str, Any]]:
     for p in rows:
         data = p.to_dict()
         data["key_source"] = key_source(p)
+        data.update(session_state(p))
         data["active"] = p.id == active
         out.append(data)
     return out
+
+
+def session_state(profile: Profile, now=None) -> dict[str, Any]:
+    """``session``: none | valid | expired, and ``session_expires_in`` ("2 d"), never the token."""
+    if not profile.has_session:
+        return {"session": "none", "session_expires_in": None}
+    if not profile.session_expires:
+        return {"session": "valid", "session_expires_in": "unknown (no exp in the token)"}
+    left = (clock.parse_iso(profile.session_expires) - (now or clock.utc_now())).total_seconds()
+    if left <= 0:
+        return {"session": "expired", "session_expires_in": None}
+    return {"session": "valid", "session_expires_in": expires_in_text(left)}
+
+
+def expires_in_text(seconds: float) -> str:
+    """``2 d``, ``5 h``, ``12 min`` (whole units, rounded down)."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return "under a minute"
 
 
 def remove_profile(ctx: Context, name: str) -> Profile:
@@ -171,16 +197,53 @@ def resolve_api_key(ctx: Context, profile: Profile) -> Secret:
                 hint=f"store one with `aptui profile set-key {profile.name}` (stdin or prompt), or set {own}")
 
 
-def client_for(ctx: Context, profile: Profile):
-    """A new ``ActivepiecesClient`` for ``profile`` (the key is checked first)."""
-    from aptui.activepieces.client import ActivepiecesClient, ClientOptions
+def optional_api_key(ctx: Context, profile: Profile) -> Secret | None:
+    try:
+        return resolve_api_key(ctx, profile)
+    except AptuiError:
+        return None
 
-    key = resolve_api_key(ctx, profile)
+
+def usable_session(ctx: Context, profile: Profile) -> tuple[Secret | None, str | None]:
+    """The stored session if its ``exp`` is still ahead, else (None, why there is none)."""
+    if not profile.has_session:
+        return None, None
+    state = session_state(profile)
+    if state["session"] == "expired":
+        return None, f"the session stored for {profile.name} expired at {profile.session_expires}"
+    return store_profiles.session_token(ctx.store, profile), None
+
+
+def drop_session(ctx: Context, profile: Profile, why: str) -> None:
+    """Forget the stored session (the server said it expired, or logout)."""
+    if store_profiles.get(ctx.store, profile.id) is not None:
+        store_profiles.set_session(ctx.store, profile.id, None)
+        ctx.audit("profile.session.drop", profile.name, "ok", why)
+
+
+def client_options(ctx: Context, profile: Profile):
+    from aptui.activepieces.client import ClientOptions
+
     verify: bool | str = profile.ca_bundle or True
     if not profile.verify_tls:
         verify = False
-    options = ClientOptions(timeout=ctx.settings.timeout, retries=ctx.settings.retries, verify=verify)
-    return ActivepiecesClient(profile.base_url, key, options=options)
+    return ClientOptions(timeout=ctx.settings.timeout, retries=ctx.settings.retries, verify=verify)
+
+
+def client_for(ctx: Context, profile: Profile, *, api_key: Secret | None = None, require: bool = True):
+    """A new ``ActivepiecesClient`` for ``profile`` with the credentials it holds (``api_key``
+    replaces the stored key, e.g. a key being tested). ``require``: exit 2 when it holds none."""
+    from aptui.activepieces.client import ActivepiecesClient
+
+    key = api_key or optional_api_key(ctx, profile)
+    session, note = usable_session(ctx, profile)
+    if require and key is None and session is None:
+        raise usage("Activepieces API key not configured" + (f" ({note})" if note else ""), code="API_KEY_MISSING",
+                    hint=f"store one with `aptui profile set-key {profile.name}` (stdin or prompt), set {ENV_KEY}, "
+                         f"or sign in: aptui profile login {profile.name}")
+    return ActivepiecesClient(profile.base_url, key, session=session, profile=profile.name, session_note=note,
+                              on_session_expired=lambda: drop_session(ctx, profile, "SESSION_EXPIRED from the server"),
+                              options=client_options(ctx, profile))
 
 
 async def test_profile(ctx: Context, name: str | None = None) -> dict[str, Any]:
@@ -209,6 +272,7 @@ async def test_profile(ctx: Context, name: str | None = None) -> dict[str, Any]:
             try:
                 await client.get("/v1/projects", {"limit": 1})
                 result["authenticated"] = True
+                result["credential"] = "api-key" if client.has_api_key else "session"
             except ApiError as err:
                 result["error"] = err.to_dict()
                 result["exit_code"] = err.exit_code

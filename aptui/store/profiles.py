@@ -1,6 +1,9 @@
-"""Activepieces profiles (table ``profiles``): name, URL, default project, TLS, encrypted API key.
+"""Activepieces profiles (table ``profiles``): name, URL, default project, TLS, two credentials.
 
-The API key is encrypted in column ``api_key`` with AAD ``profiles:<id>:api_key``. Setting it
+Credentials, each optional: the API key (principal SERVICE), encrypted in column ``api_key`` with
+AAD ``profiles:<id>:api_key``, and a signed-in user's session token (principal USER), encrypted
+the same way in ``session_token`` (AAD ``profiles:<id>:session_token``) with its expiry (the
+JWT's ``exp``) and the user's e-mail in clear columns. Setting it
 stamps ``api_key_set_at`` and appends a ``rotation_records`` row (item ``<profile id>``, kind
 ``activepieces-api-key``, event ``set`` the first time and ``rotated`` after) for the rotation
 tracker. Nothing here returns the key except ``api_key()``, as a ``Secret``.
@@ -39,6 +42,10 @@ class Profile:
     server_version: str | None
     created: str
     updated: str
+    has_session: bool = False
+    session_expires: str | None = None
+    session_user: str | None = None
+    session_set_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,6 +57,8 @@ def _row_to_profile(row: dict[str, Any]) -> Profile:
         ca_bundle=row["ca_bundle"], verify_tls=bool(row["verify_tls"]), has_key=row["api_key"] is not None,
         api_key_set_at=row["api_key_set_at"], is_default=bool(row["is_default"]),
         server_version=row["server_version"], created=row["created"], updated=row["updated"],
+        has_session=row.get("session_token") is not None, session_expires=row.get("session_expires"),
+        session_user=row.get("session_user"), session_set_at=row.get("session_set_at"),
     )
 
 
@@ -150,6 +159,32 @@ def set_api_key(store: Store, name: str, key: Secret | None, *, source: str = "a
         else:
             conn.execute(f"UPDATE {TABLE} SET api_key = NULL, api_key_set_at = NULL, updated = ? WHERE id = ?",
                          (now, profile.id))
+    return require(store, profile.id)
+
+
+def session_token(store: Store, profile: Profile) -> Secret | None:
+    """The stored session token, decrypted (None when the profile holds no session)."""
+    rows = store.query(f"SELECT session_token FROM {TABLE} WHERE id = ?", (profile.id,))
+    if not rows or rows[0]["session_token"] is None:
+        return None
+    verify_routing(store, profile)
+    return Secret(store.decrypt(TABLE, profile.id, "session_token", rows[0]["session_token"]))
+
+
+def set_session(store: Store, name: str, token: Secret | None, *, expires: str | None = None,
+                user: str | None = None) -> Profile:
+    """Store a session token (encrypted like the API key) with its expiry, or drop it with None."""
+    profile = require(store, name)
+    now = utc_now_iso()
+    with store.transaction() as conn:
+        if token:
+            blob = store.encrypt(TABLE, profile.id, "session_token", token.reveal())
+            conn.execute(f"UPDATE {TABLE} SET session_token = ?, session_expires = ?, session_user = ?, "
+                         "session_set_at = ?, updated = ? WHERE id = ?", (blob, expires, user, now, now, profile.id))
+        else:
+            # the e-mail stays: the next `profile login` defaults to it
+            conn.execute(f"UPDATE {TABLE} SET session_token = NULL, session_expires = NULL, "
+                         "session_set_at = NULL, updated = ? WHERE id = ?", (now, profile.id))
     return require(store, profile.id)
 
 

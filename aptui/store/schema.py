@@ -173,6 +173,17 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX migration_runs_plan ON migration_runs(plan_id, created);
         """,
     ),
+    (
+        5,
+        # A signed-in user's session beside the API key (principal USER): the token is a secret
+        # field like api_key (AAD profiles:<id>:session_token); the rest is what list/show say.
+        """
+        ALTER TABLE profiles ADD COLUMN session_token BLOB;
+        ALTER TABLE profiles ADD COLUMN session_expires TEXT;
+        ALTER TABLE profiles ADD COLUMN session_user TEXT;
+        ALTER TABLE profiles ADD COLUMN session_set_at TEXT;
+        """,
+    ),
 ]
 SEAL_VERSION = 3  # the first version whose rows carry seals
 
@@ -181,7 +192,7 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 # Every encrypted column, by table: `aptui store check` decrypts each of them.
 ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "sm_connections": ("auth",),
-    "profiles": ("api_key",),
+    "profiles": ("api_key", "session_token"),
     "cache_entries": ("value",),
     "rotation_runs": ("staged",),
     "migration_runs": ("journal",),

@@ -1,7 +1,12 @@
 """An Activepieces API double: a real HTTP server on 127.0.0.1 speaking the contract.
 
 ``tests/reference/activepieces-api.md`` is the contract: same paths under ``/api``, Bearer auth
-(401 ``error.unauthorized.json`` shape), SeekPage cursors, filters, ``projectId`` required for
+(401 ``error.unauthorized.json`` shape) with two principals, as strict as the server: a platform
+API key is SERVICE, a signed-in user's JWT (``POST /v1/authentication/sign-in``: HS256, ``exp``,
+wrong password 401, a rate limit, optional MFA) is USER; each route admits exactly the principals
+§1a gives (else 403 ``error.principal-not-allowed.json``), and a session whose ``tokenVersion``
+changed answers 403 ``error.session-expired.json``. Only routes of the contract are served (MCP in
+one era at a time: ``mcp_era``), SeekPage cursors, filters, ``projectId`` required for
 project-scoped routes, Activepieces error bodies with the contract's statuses (VALIDATION 409,
 ENTITY_NOT_FOUND 404, FEATURE_DISABLED 402...) and Fastify 400 bodies for invalid requests.
 Every request body is validated against ``tests/reference/schemas``; every JSON body it answers is
@@ -23,6 +28,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -52,6 +59,14 @@ SEP = "|ap_sep_v1|"
 DEFAULT_PLATFORM = "plt6mN7oP8qR9sT0uV1wX"
 DEFAULT_PROJECT = "prj8Kq2LmN4pQ7rS9tUv1"
 SECOND_PROJECT = "prj2Ab3Cd4Ef5Gh6Ij7Kl"
+ADMIN_EMAIL = "ops@example.com"
+ADMIN_PASSWORD = "FAKE-password-for-tests"
+ADMIN_USER = "usr0aB1cD2eF3gH4iJ5kL"
+SESSION_TTL = 7 * 86400  # access-token-manager: 7 days
+SIGN_IN_LIMIT = 5  # sign-in attempts per window before a 429 (@fastify/rate-limit)
+SIGN_IN_WINDOW = 60.0
+MFA_FIELD = "mfaCode"
+S, U = "SERVICE", "USER"
 SAMPLE_ABOVE = 25  # pages with more items are validated on a sample (jsonschema costs ~0.3 ms an item)
 
 RETRY_REQUEST_SCHEMA = {
@@ -66,6 +81,23 @@ LEGACY_MCP_UPDATE_SCHEMA = {
                    "connectionsIds": {"type": "array", "items": {"type": "string"}},
                    "disabledTools": {"type": "array", "items": {"type": "string"}}},
 }
+BULK_RETRY_SCHEMA = {
+    "type": "object",
+    "properties": {"projectId": {"type": "string"},
+                   "strategy": {"type": "string", "enum": ["ON_LATEST_VERSION", "FROM_FAILED_STEP"]},
+                   "flowRunIds": {"type": "array", "items": {"type": "string"}},
+                   "excludeFlowRunIds": {"type": "array", "items": {"type": "string"}},
+                   "status": {"type": "array", "items": {"type": "string"}},
+                   "flowId": {"type": "array", "items": {"type": "string"}},
+                   "createdAfter": {"type": "string"}, "createdBefore": {"type": "string"},
+                   "failedStepName": {"type": "string"}, "failedStepMessage": {"type": "string"}},
+    "required": ["projectId", "strategy"],
+    "additionalProperties": False,
+}
+SIGN_IN_SCHEMA = {"type": "object", "properties": {"email": {"type": "string", "minLength": 3},
+                                                   "password": {"type": "string", "minLength": 8, "maxLength": 64},
+                                                   MFA_FIELD: {"type": "string"}},
+                  "required": ["email", "password"], "additionalProperties": False}
 AP_ERROR_SCHEMA = {"type": "object", "properties": {"code": {"type": "string"}, "params": {"type": "object"}},
                    "required": ["code", "params"]}
 FASTIFY_ERROR_SCHEMA = {"type": "object",
@@ -125,6 +157,35 @@ def _fastify_message(err) -> str:
     if err.validator in ("anyOf", "oneOf"):
         return f"{prefix} must match a schema in {err.validator}"
     return f"{prefix} {err.message}"
+
+
+def principals_required(found: tuple | None) -> bool:
+    return found is not None and bool(found[1])
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _jwt(claims: dict[str, Any], key: bytes) -> str:
+    head = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    body = _b64(json.dumps(claims, separators=(",", ":")).encode())
+    sig = _b64(hmac.new(key, f"{head}.{body}".encode(), hashlib.sha256).digest())
+    return f"{head}.{body}.{sig}"
+
+
+def _jwt_claims(token: str, key: bytes) -> dict[str, Any] | None:
+    """The claims of a token this double signed, or None (bad shape or signature)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    want = _b64(hmac.new(key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest())
+    if not hmac.compare_digest(want, parts[2]):
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
 
 
 def new_ap_id() -> str:
@@ -297,9 +358,22 @@ class ActivepiecesDouble:
             self.connections: list[dict[str, Any]] = []
             self.connection_values: dict[str, Any] = {}
             self.runs: list[dict[str, Any]] = []
-            self.mcp_servers: dict[str, dict[str, Any]] = {}  # current: by projectId
-            self.legacy_mcp: list[dict[str, Any]] = []
-            self.mcp_mode = "current"  # or "legacy"
+            self.mcp_servers: dict[str, dict[str, Any]] = {}  # project era: by projectId
+            self.platform_mcp: dict[str, Any] | None = None
+            self.legacy_mcp: list[dict[str, Any]] = []  # named and earliest eras
+            self.mcp_era = "project"  # "oauth" (project + /token), "project", "named", "earliest", "none"
+            self.bulk_retry_route = True
+            self.sm_update_method = "POST"  # "PATCH" on the versions §7 names
+            self.jwt_secret = secrets.token_bytes(32)
+            self.issued_tokens: list[str] = []  # every session token signed (for the leak scan)
+            self.users: dict[str, dict[str, Any]] = {}
+            self.add_user(ADMIN_EMAIL, ADMIN_PASSWORD, user_id=ADMIN_USER)
+            self.sign_ins: list[float] = []
+            self.password_sign_in = True  # False: an SSO-only platform (EMAIL_AUTH_DISABLED)
+            self.minted_mcp_tokens = 0
+            self.last_principal: str | None = None
+            self.current_user: dict[str, Any] | None = None
+            self.principals: list[tuple[str, str, str | None]] = []  # (method, path, SERVICE|USER|None) served
             self.secret_managers: list[dict[str, Any]] = []
             self.sm_configs: dict[str, dict[str, Any]] = {}
             self.sm_connect_failures: dict[str, str] = {}
@@ -325,9 +399,11 @@ class ActivepiecesDouble:
             self.projects = copy.deepcopy(load_fixture("projects.list.json")["data"])
             self.connections = copy.deepcopy(load_fixture("app-connections.list.json")["data"])
             self.runs = copy.deepcopy(load_fixture("flow-runs.list.json")["data"])
-            server = copy.deepcopy(load_fixture("mcp-server.json"))
+            server = copy.deepcopy(load_fixture("mcp-server.get.json"))
             self.mcp_servers = {server["projectId"]: server}
-            self.secret_managers = copy.deepcopy(load_fixture("secret-managers.list.json")["data"])
+            # aptui's own seed (names the sync tests match on); the contract's fixture has the same shape
+            seed = json.loads((Path(__file__).with_name("secret-managers.seed.json")).read_text())
+            self.secret_managers = copy.deepcopy(seed["data"])
             self.pieces = [
                 self.make_piece("@activepieces/piece-slack", "Slack", "0.7.0"),
                 self.make_piece("@activepieces/piece-stripe", "Stripe", "0.5.3"),
@@ -412,27 +488,75 @@ class ActivepiecesDouble:
             self.api_key_records.append(record)
         return record
 
+    def add_user(self, email: str, password: str, *, role: str = "ADMIN", mfa_code: str | None = None,
+                 user_id: str | None = None) -> dict[str, Any]:
+        user = {"id": user_id or new_ap_id(), "email": email, "password": password, "platformRole": role,
+                "status": "ACTIVE", "tokenVersion": new_ap_id(), "mfa": mfa_code}
+        with self._lock:
+            self.users[email] = user
+        return user
+
+    def session_token(self, email: str = ADMIN_EMAIL, *, ttl: float = SESSION_TTL) -> str:
+        """A USER token as ``accessTokenManager.generateToken`` makes it (HS256, ``exp`` = now + ttl)."""
+        user = self.users[email]
+        now = int(time.time())
+        claims = {"id": user["id"], "type": "USER", "platform": {"id": self.platform_id},
+                  "tokenVersion": user["tokenVersion"], "iat": now, "exp": int(now + ttl), "iss": "activepieces"}
+        token = _jwt(claims, self.jwt_secret)
+        self.issued_tokens.append(token)
+        return token
+
+    def revoke_sessions(self, email: str = ADMIN_EMAIL) -> None:
+        """A password change / sign-out everywhere: the user's tokenVersion changes."""
+        with self._lock:
+            self.users[email]["tokenVersion"] = new_ap_id()
+
+    def _principal(self, token: str | None) -> tuple[str, dict[str, Any] | None]:
+        """SERVICE for a known API key, USER for a valid session JWT; the 401/403 the server gives otherwise."""
+        if token in self.api_keys:
+            with self._lock:  # api-key-service.getByValue stamps lastUsedAt on every use
+                for record in self.api_key_records:
+                    if record["_value"] == token:
+                        record["lastUsedAt"] = now_iso()
+            return S, None
+        claims = _jwt_claims(token or "", self.jwt_secret)
+        if claims is None or claims.get("type") != "USER":
+            raise Reply(401, load_fixture("error.unauthorized.json"))
+        if claims.get("exp", 0) <= time.time():
+            raise ap_error(401, "INVALID_BEARER_TOKEN", "invalid access token or session expired")
+        user = next((u for u in self.users.values() if u["id"] == claims.get("id")), None)
+        if user is None or user["status"] != "ACTIVE" or user["tokenVersion"] != claims.get("tokenVersion"):
+            raise Reply(403, load_fixture("error.session-expired.json"))
+        return U, user
+
     def add_mcp(self, project_id: str, *, disabled_tools: list[str] | None = None,
                 token: str | None = None) -> dict[str, Any]:
         stamp = now_iso()
         server = {"id": new_ap_id(), "created": stamp, "updated": stamp, "platformId": self.platform_id,
                   "projectId": project_id, "type": "PROJECT", "token": token or new_ap_id(),
-                  "disabledTools": list(disabled_tools or [])}
+                  "disabledTools": list(disabled_tools or []), "flows": []}
         with self._lock:
             self.mcp_servers[project_id] = server
         return server
 
-    def use_legacy_mcp(self, servers_per_project: int = 1) -> None:
-        """Switch MCP routes to the older, named-server API (``/v1/mcp?projectId=``, ``/v1/mcp/:id``)."""
+    def use_mcp_era(self, era: str, servers_per_project: int = 1) -> None:
+        """Serve the MCP routes of one era (§6 history): ``oauth``, ``project``, ``named`` (``/v1/mcp-servers``),
+        ``earliest`` (``/v1/mcp``) or ``none``; older eras get named servers seeded per project."""
+        assert era in ("oauth", "project", "named", "earliest", "none")
         with self._lock:
-            self.mcp_mode = "legacy"
+            self.mcp_era = era
+            if era in ("oauth", "project", "none"):
+                return
+            servers_per_project = 1 if era == "earliest" else servers_per_project
             self.legacy_mcp = []
             for project in self.projects:
                 for n in range(servers_per_project):
                     stamp = now_iso()
-                    self.legacy_mcp.append({"id": new_ap_id(), "created": stamp, "updated": stamp,
-                                            "projectId": project["id"], "name": f"mcp-{n + 1}",
-                                            "token": new_ap_id(), "tools": [], "connectionsIds": []})
+                    server = {"id": new_ap_id(), "created": stamp, "updated": stamp,
+                              "projectId": project["id"], "token": new_ap_id(), "connectionsIds": []}
+                    if era == "named":
+                        server.update({"name": f"mcp-{n + 1}", "tools": [], "disabledTools": []})
+                    self.legacy_mcp.append(server)
 
     def add_secret_manager(self, name: str, provider_id: str = "aws", *, scope: str = "PLATFORM",
                            project_ids: list[str] | None = None) -> dict[str, Any]:
@@ -503,58 +627,102 @@ class ActivepiecesDouble:
             except ValueError:
                 raise fastify_error("Body is not valid JSON but content-type is set to 'application/json'",
                                     code="FST_ERR_CTP_INVALID_JSON_BODY") from None
-        if not (method == "GET" and path == "/v1/flags"):
+        found = None
+        for m, pattern, fn, principals, admin in self._routes():
+            match = pattern.fullmatch(path)
+            if m == method and match:
+                found = (fn, principals, admin, match)
+                break
+        if found is None:
+            raise route_not_found(method, path)
+        kind, user = None, None
+        if principals_required(found):
             auth = headers.get("authorization", "")
-            token = auth[7:] if auth.startswith("Bearer ") else None
-            if token not in self.api_keys:
-                raise Reply(401, load_fixture("error.unauthorized.json"))
-            with self._lock:  # api-key-service.getByValue stamps lastUsedAt on every use
-                for record in self.api_key_records:
-                    if record["_value"] == token:
-                        record["lastUsedAt"] = now_iso()
-        for m, pattern, fn in self._routes():
-            if m == method:
-                match = pattern.fullmatch(path)
-                if match:
-                    with self._lock:
-                        return fn(query, body, *match.groups())
-        raise route_not_found(method, path)
+            kind, user = self._principal(auth[7:] if auth.startswith("Bearer ") else None)
+            if kind not in found[1]:
+                raise Reply(403, load_fixture("error.principal-not-allowed.json"))
+            if found[2] and kind == U and user["platformRole"] != "ADMIN":
+                raise ap_error(403, "AUTHORIZATION", "this route requires a platform admin")
+        with self._lock:
+            self.last_principal, self.current_user = kind, user
+            self.principals.append((method, path, kind))
+            return found[0](query, body, *found[3].groups())
 
-    def _routes(self) -> list[tuple[str, re.Pattern[str], Callable[..., Any]]]:
+    def _routes(self) -> list[tuple[str, re.Pattern[str], Callable[..., Any], frozenset[str], bool]]:
+        """(method, path, handler, principals admitted, platform admin only): §1a, route by route."""
         r = re.compile
+        both, user, public = frozenset({S, U}), frozenset({U}), frozenset()
         routes = [
-            ("GET", r(r"/v1/flags"), self._get_flags),
-            ("GET", r(r"/v1/projects"), self._list_projects),
-            ("GET", r(r"/v1/app-connections"), self._list_connections),
-            ("POST", r(r"/v1/app-connections"), self._upsert_connection),
-            ("POST", r(r"/v1/app-connections/([^/]+)"), self._update_connection),
-            ("DELETE", r(r"/v1/app-connections/([^/]+)"), self._delete_connection),
-            ("GET", r(r"/v1/flow-runs"), self._list_runs),
-            ("POST", r(r"/v1/flow-runs/([^/]+)/retry"), self._retry_run),
-            ("GET", r(r"/v1/pieces"), self._list_pieces),
-            ("GET", r(r"/v1/api-keys"), self._list_api_keys),
-            ("POST", r(r"/v1/api-keys"), self._create_api_key),
-            ("DELETE", r(r"/v1/api-keys/([^/]+)"), self._delete_api_key),
-            ("GET", r(r"/v1/secret-managers"), self._list_sm),
-            ("POST", r(r"/v1/secret-managers"), self._create_sm),
-            ("DELETE", r(r"/v1/secret-managers/cache"), self._clear_cache),
-            ("POST", r(r"/v1/secret-managers/([^/]+)"), self._update_sm),
-            ("DELETE", r(r"/v1/secret-managers/([^/]+)"), self._delete_sm),
+            ("GET", r"/v1/flags", self._get_flags, public, False),
+            ("POST", r"/v1/authentication/sign-in", self._sign_in, public, False),
+            ("GET", r"/v1/projects", self._list_projects, both, False),
+            ("GET", r"/v1/app-connections", self._list_connections, both, False),
+            ("POST", r"/v1/app-connections", self._upsert_connection, both, False),
+            ("POST", r"/v1/app-connections/([^/]+)", self._update_connection, both, False),
+            ("DELETE", r"/v1/app-connections/([^/]+)", self._delete_connection, both, False),
+            ("GET", r"/v1/flow-runs", self._list_runs, both, False),
+            ("POST", r"/v1/flow-runs/([^/]+)/retry", self._retry_run, both, False),
+            ("GET", r"/v1/pieces", self._list_pieces, both, False),
+            ("GET", r"/v1/api-keys", self._list_api_keys, user, True),
+            ("POST", r"/v1/api-keys", self._create_api_key, user, True),
+            ("DELETE", r"/v1/api-keys/([^/]+)", self._delete_api_key, user, True),
+            ("GET", r"/v1/secret-managers", self._list_sm, user, False),
+            ("POST", r"/v1/secret-managers", self._create_sm, user, True),
+            ("DELETE", r"/v1/secret-managers/cache", self._clear_cache, both, True),
+            (self.sm_update_method, r"/v1/secret-managers/([^/]+)", self._update_sm, user, True),
+            ("DELETE", r"/v1/secret-managers/([^/]+)", self._delete_sm, user, True),
         ]
-        if self.mcp_mode == "current":
+        if self.bulk_retry_route:
+            routes.insert(8, ("POST", r"/v1/flow-runs/retry", self._bulk_retry, both, False))
+        era = self.mcp_era
+        if era in ("oauth", "project"):
             routes += [
-                ("GET", r(r"/v1/mcp/([^/]+)"), self._get_mcp),
-                ("POST", r(r"/v1/mcp/([^/]+)/rotate"), self._rotate_mcp),
-                ("POST", r(r"/v1/mcp/([^/]+)"), self._update_mcp),
+                ("GET", r"/v1/projects/([^/]+)/mcp-server", self._get_mcp, user, False),
+                ("POST", r"/v1/projects/([^/]+)/mcp-server", self._update_mcp, user, False),
+                ("POST", r"/v1/projects/([^/]+)/mcp-server/rotate", self._rotate_mcp, user, False),
+                ("GET", r"/v1/mcp-server", self._get_platform_mcp, user, True),
+                ("POST", r"/v1/mcp-server", self._update_platform_mcp, user, True),
+                ("POST", r"/v1/mcp-server/rotate", self._rotate_platform_mcp, user, True),
             ]
-        else:
+            if era == "oauth":
+                routes.append(("POST", r"/v1/projects/([^/]+)/mcp-server/token", self._mcp_oauth_token, user, False))
+        elif era == "named":
             routes += [
-                ("GET", r(r"/v1/mcp"), self._legacy_list_mcp),
-                ("GET", r(r"/v1/mcp/([^/]+)"), self._legacy_get_mcp),
-                ("POST", r(r"/v1/mcp/([^/]+)/rotate"), self._legacy_rotate_mcp),
-                ("POST", r(r"/v1/mcp/([^/]+)"), self._legacy_update_mcp),
+                ("GET", r"/v1/mcp-servers", self._legacy_list_mcp, user, False),
+                ("POST", r"/v1/mcp-servers/([^/]+)/rotate", self._legacy_rotate_mcp, user, False),
+                ("POST", r"/v1/mcp-servers/([^/]+)", self._legacy_update_mcp, user, False),
             ]
-        return routes
+        elif era == "earliest":
+            routes += [
+                ("GET", r"/v1/mcp", self._earliest_get_mcp, both, False),
+                ("POST", r"/v1/mcp/([^/]+)/rotate", self._legacy_rotate_mcp, both, False),
+                ("POST", r"/v1/mcp/([^/]+)", self._earliest_update_mcp, both, False),
+            ]
+        return [(m, r(p), fn, pr, admin) for m, p, fn, pr, admin in routes]
+
+    # -- sign-in ------------------------------------------------------------------------------------
+    def _sign_in(self, query, body):
+        now = time.monotonic()
+        self.sign_ins = [t for t in self.sign_ins if now - t < SIGN_IN_WINDOW] + [now]
+        if len(self.sign_ins) > SIGN_IN_LIMIT:
+            raise Reply(429, load_fixture("error.rate-limit.json"), {"Retry-After": str(int(SIGN_IN_WINDOW))})
+        self._validate(SIGN_IN_SCHEMA, body)
+        if not self.password_sign_in:
+            raise ap_error(400, "EMAIL_AUTH_DISABLED", "email authentication is disabled on this platform")
+        user = self.users.get(body["email"])
+        if user is None or not hmac.compare_digest(user["password"], body["password"]):
+            raise ap_error(401, "INVALID_CREDENTIALS", "invalid email or password")
+        if user["mfa"]:
+            code = body.get(MFA_FIELD)
+            if code is None:
+                return 200, {"mfaRequired": True}, {}
+            if not hmac.compare_digest(user["mfa"], code):
+                raise ap_error(410, "INVALID_OTP", "invalid or expired code")
+        answer = copy.deepcopy(load_fixture("auth.sign-in.response.json"))
+        answer.update({"id": user["id"], "email": user["email"], "platformRole": user["platformRole"],
+                       "platformId": self.platform_id, "token": self.session_token(user["email"]),
+                       "projectId": DEFAULT_PROJECT})
+        return 200, answer, {}
 
     # -- helpers for routes -------------------------------------------------------------------------
     @staticmethod
@@ -759,6 +927,8 @@ class ActivepiecesDouble:
 
     def _list_sm(self, query, body):
         self._require_feature("secretManagers")
+        if self.current_user and self.current_user["platformRole"] != "ADMIN" and not self._one(query, "projectId"):
+            raise ap_error(403, "AUTHORIZATION", "listing the platform's secret managers requires a platform admin")
         items = self.secret_managers
         pid = self._one(query, "projectId")
         if pid:
@@ -841,6 +1011,75 @@ class ActivepiecesDouble:
         live["updated"] = now_iso()
         return 200, copy.deepcopy(live), {}
 
+    def _mcp_oauth_token(self, query, body, project_id):
+        """Newest servers: a short-lived OAuth access token for the MCP endpoint (15 min)."""
+        self._get_mcp(query, None, project_id)
+        self.minted_mcp_tokens += 1
+        return 200, {"mcpServerUrl": f"{self.url}/api/v1/mcp/{project_id}/sse", "mcpToken": new_ap_id()}, {}
+
+    def _platform_server(self) -> dict[str, Any]:
+        if self.platform_mcp is None:
+            stamp = now_iso()
+            self.platform_mcp = {"id": new_ap_id(), "created": stamp, "updated": stamp,
+                                 "platformId": self.platform_id, "projectId": None, "type": "PLATFORM",
+                                 "token": new_ap_id(), "disabledTools": [], "flows": []}
+        return self.platform_mcp
+
+    def _get_platform_mcp(self, query, body):
+        return 200, copy.deepcopy(self._platform_server()), {}
+
+    def _update_platform_mcp(self, query, body):
+        self._validate("UpdateMcpServerRequest", body)
+        server = self._platform_server()
+        if "disabledTools" in body:
+            server["disabledTools"] = list(body["disabledTools"])
+        server["updated"] = now_iso()
+        return 200, copy.deepcopy(server), {}
+
+    def _rotate_platform_mcp(self, query, body):
+        server = self._platform_server()
+        server["token"], server["updated"] = new_ap_id(), now_iso()
+        return 200, copy.deepcopy(server), {}
+
+    def _earliest_get_mcp(self, query, body):
+        """``GET /v1/mcp``: the one server of the principal's project (``?projectId=`` for a key)."""
+        pid = self._one(query, "projectId") or (DEFAULT_PROJECT if self.current_user else None)
+        server = next((m for m in self.legacy_mcp if m["projectId"] == pid), None)
+        if server is None:
+            raise not_found("MCP", pid or "?")
+        return 200, copy.deepcopy(server), {}
+
+    def _earliest_update_mcp(self, query, body, mcp_id):
+        server = self._legacy_find(mcp_id)
+        self._validate({"type": "object", "properties": {"token": {"type": "string"},
+                                                         "connectionsIds": {"type": "array"}},
+                        "additionalProperties": False}, body)
+        server.update(copy.deepcopy(body))
+        return 200, copy.deepcopy(server), {}
+
+    def _bulk_retry(self, query, body):
+        """``POST /v1/flow-runs/retry``: each selected run is retried once; an array of FlowRun (null for a
+        run that could not be retried). Not idempotent: a resend retries them again."""
+        self._validate(BULK_RETRY_SCHEMA, body)
+        pid = self._require_project(None, body)
+        ids = body.get("flowRunIds")
+        if ids is None:  # by filter
+            selected = [r for r in self.runs if r["projectId"] == pid and r["status"] in (body.get("status") or
+                                                                                          TERMINAL)]
+        else:
+            selected = [next((r for r in self.runs if r["id"] == i and r["projectId"] == pid), None) for i in ids]
+        out: list[Any] = []
+        for run in selected:
+            if run is None or run["status"] not in TERMINAL:
+                out.append(None)
+                continue
+            self.retries.append({"runId": run["id"], "strategy": body["strategy"], "projectId": pid,
+                                 "at": time.time(), "bulk": True})
+            run["status"], run["updated"] = "QUEUED", now_iso()
+            run.pop("failedStep", None)
+            out.append(copy.deepcopy(run))
+        return 200, out, {}
+
     def _legacy_list_mcp(self, query, body):
         pid = self._one(query, "projectId")
         if not pid:
@@ -883,10 +1122,11 @@ class ActivepiecesDouble:
             if "statusCode" not in body and body.get("code") not in enums()["ErrorCode"]:
                 problems.append(f"unknown error code {body.get('code')}")
         else:
-            spec = _response_schema(method, path, self.mcp_mode)
+            spec = _response_schema(method, path, self.mcp_era)
             if spec is not None:
                 name, is_page = spec
-                items = body["data"] if is_page else [body]
+                items = body["data"] if is_page else [i for i in body if i is not None] if isinstance(body, list) \
+                    else [body]
                 if is_page:
                     problems += schema_errors({"type": "object", "required": ["data", "next", "previous"]}, body)
                     if len(items) > SAMPLE_ABOVE:  # big pages: first, last and every 10th item
@@ -911,7 +1151,7 @@ def api_key_with_value_schema() -> dict[str, Any]:
     return json.loads(_api_key_with_value())
 
 
-def _response_schema(method: str, path: str, mcp_mode: str) -> tuple[str | dict[str, Any], bool] | None:
+def _response_schema(method: str, path: str, mcp_era: str) -> tuple[str | dict[str, Any], bool] | None:
     table = [
         ("GET", r"/v1/projects", "Project", True),
         ("GET", r"/v1/api-keys", "ApiKeyResponseWithoutValue", True),
@@ -920,12 +1160,15 @@ def _response_schema(method: str, path: str, mcp_mode: str) -> tuple[str | dict[
         ("POST", r"/v1/app-connections(/[^/]+)?", "AppConnectionWithoutSensitiveData", False),
         ("GET", r"/v1/flow-runs", "FlowRun", True),
         ("POST", r"/v1/flow-runs/[^/]+/retry", "FlowRun", False),
+        ("POST", r"/v1/flow-runs/retry", "FlowRun", False),
         ("GET", r"/v1/secret-managers", "SecretManagerConnectionWithStatusSchema", True),
         ("POST", r"/v1/secret-managers(/[^/]+)?", "SecretManagerConnectionWithStatusSchema", False),
     ]
-    if mcp_mode == "current":
-        table.append(("GET", r"/v1/mcp/[^/]+", "McpServer", False))
-        table.append(("POST", r"/v1/mcp/[^/]+(/rotate)?", "McpServer", False))
+    if mcp_era in ("oauth", "project"):
+        table.append(("GET", r"/v1/projects/[^/]+/mcp-server", "PopulatedMcpServer", False))
+        table.append(("POST", r"/v1/projects/[^/]+/mcp-server(/rotate)?", "PopulatedMcpServer", False))
+        table.append(("GET", r"/v1/mcp-server", "PopulatedMcpServer", False))
+        table.append(("POST", r"/v1/mcp-server(/rotate)?", "PopulatedMcpServer", False))
     for m, pattern, name, is_page in table:
         if m == method and re.fullmatch(pattern, path):
             return name, is_page
@@ -970,6 +1213,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:
         self._serve("PUT")
+
+    def do_PATCH(self) -> None:
+        self._serve("PATCH")
 
     def _serve(self, method: str) -> None:
         double = self.owner
@@ -1085,11 +1331,42 @@ def activepieces(activepieces_server):
     assert not problems, f"the Activepieces double answered invalid bodies: {problems}"
 
 
-@pytest.fixture
-def ap_profile(ctx, activepieces):
-    """A default profile ``ap-test`` (key stored, default project set) pointing at the double."""
+def store_session(store, name: str, token: str) -> None:
+    """Put a session token on profile ``name`` as ``aptui profile login`` would (expiry from its exp)."""
+    from aptui.activepieces.auth import iso, token_expiry
     from aptui.masking import Secret
     from aptui.store import profiles
 
-    return profiles.create(ctx.store, "ap-test", activepieces.url, api_key=Secret(activepieces.api_key),
-                           default_project=DEFAULT_PROJECT, make_default=True)
+    profiles.set_session(store, name, Secret(token), expires=iso(token_expiry(token)), user=ADMIN_EMAIL)
+
+
+def make_profile(ctx, double: ActivepiecesDouble, name: str, *, key: bool = True, session: bool = True,
+                 make_default: bool = True):
+    """A profile pointing at the double holding the API key, a session, or both (default project set)."""
+    from aptui.masking import Secret
+    from aptui.store import profiles
+
+    profiles.create(ctx.store, name, double.url, api_key=Secret(double.api_key) if key else None,
+                    default_project=DEFAULT_PROJECT, make_default=make_default)
+    if session:
+        store_session(ctx.store, name, double.session_token())
+    return profiles.require(ctx.store, name)
+
+
+@pytest.fixture
+def ap_profile(ctx, activepieces):
+    """A default profile ``ap-test`` pointing at the double with both credentials: the API key and a
+    signed-in admin's session (default project set)."""
+    return make_profile(ctx, activepieces, "ap-test")
+
+
+@pytest.fixture
+def ap_key_profile(ctx, activepieces):
+    """``ap-key``: the API key only (principal SERVICE)."""
+    return make_profile(ctx, activepieces, "ap-key", session=False)
+
+
+@pytest.fixture
+def ap_session_profile(ctx, activepieces):
+    """``ap-user``: a user session only (principal USER)."""
+    return make_profile(ctx, activepieces, "ap-user", key=False)

@@ -59,6 +59,9 @@ def build(ctx: Any, moto_aws: Any, activepieces: Any, tmp: Path, *, profile: boo
     if profile:
         store_profiles.create(ctx.store, "prod", activepieces.url, api_key=Secret(activepieces.api_key),
                               default_project=PROJECTS[0], make_default=True)
+        from tests.doubles.activepieces import store_session
+
+        store_session(ctx.store, "prod", activepieces.session_token())  # the platform's secret managers need it
     now = datetime.now(UTC)
     for project, n in zip(PROJECTS, runs_per_project, strict=True):
         for i in range(n):

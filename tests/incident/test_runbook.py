@@ -194,6 +194,9 @@ async def test_mcp_token_incident(ctx, activepieces, yes):
 
     store_profiles.create(ctx.store, "prod", activepieces.url, api_key=Secret(activepieces.api_key),
                           default_project=PROJECTS[0], make_default=True)
+    from tests.doubles.activepieces import store_session
+
+    store_session(ctx.store, "prod", activepieces.session_token())  # the platform's secret managers need it
     from datetime import UTC, datetime
 
     run = activepieces.add_run(project_id=PROJECTS[1], created=stamp(datetime.now(UTC)))

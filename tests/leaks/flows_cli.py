@@ -12,7 +12,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.leaks.world import PROJECT, SECOND_PROJECT, World, compose_file, env_file, install_mcp_rotation_tokens
+from tests.leaks.world import (
+    LEAK_USER,
+    PROJECT,
+    SECOND_PROJECT,
+    World,
+    compose_file,
+    env_file,
+    install_mcp_rotation_tokens,
+)
 
 
 def ref(conn_id: str, path: str) -> str:
@@ -137,6 +145,7 @@ def profiles(w: World) -> None:
     w.json("profile", "add", "prod", "--url", w.ap.url, "--key-env", "CAN_AP_KEY", "--project", PROJECT, "--default")
     w.cli("profile", "add", "bad", "--url", w.ap.url, "--project", PROJECT, stdin=w.env["CAN_AP_WRONG_KEY"] + "\n")
     w.json("profile", "test", "bad", code=1)
+    sessions(w)
     if not w.full:
         return
     w.json("profile", "add", "down", "--url", "http://127.0.0.1:9", "--key-env", "CAN_AP_KEY")
@@ -149,6 +158,25 @@ def profiles(w: World) -> None:
     w.cli("profile", "set-key", "bad", stdin=w.env["CAN_AP_WRONG_KEY"] + "\n")
     w.cli("platform", "info")
     w.json("platform", "projects", "list")
+
+
+def sessions(w: World) -> None:
+    """Signing in (a wrong password, stdin, --password-env), using the session, its expiry, a pasted token."""
+    w.cli("platform", "mcp", "show", code=2)  # USER_SESSION_REQUIRED before any request
+    w.cli("profile", "login", "prod", "--email", LEAK_USER, stdin=w.env["CAN_AP_WRONG_PASSWORD"] + "\n", code=2)
+    w.json("profile", "login", "prod", "--email", LEAK_USER, "--password-env", "CAN_AP_WRONG_PASSWORD", code=2)
+    w.json("profile", "login", "prod", "--email", LEAK_USER, stdin=w.env["CAN_AP_PASSWORD"] + "\n")
+    w.json("platform", "mcp", "show")
+    w.ap.revoke_sessions(LEAK_USER)  # a password change elsewhere: SESSION_EXPIRED, the session is dropped
+    w.cli("platform", "mcp", "show", code=2)
+    w.json("profile", "show", "prod")
+    w.cli("profile", "login", "prod", "--password-env", "CAN_AP_PASSWORD")
+    w.cli("profile", "list")
+    w.json("profile", "list")
+    w.cli("profile", "login", "bad", "--token-stdin", stdin=w.ap.session_token(LEAK_USER, ttl=-60) + "\n", code=2)
+    w.json("profile", "login", "bad", "--token-stdin", stdin=w.ap.session_token(LEAK_USER) + "\n")
+    w.cli("profile", "show", "bad")
+    w.json("profile", "logout", "bad")
 
 
 def platform(w: World) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from textual.widgets import Input
 
 from tests.leaks.flows_cli import ref
-from tests.leaks.world import PROJECT, World, env_file, install_mcp_rotation_tokens
+from tests.leaks.world import LEAK_USER, PROJECT, World, env_file, install_mcp_rotation_tokens
 from tests.tui.conftest import settle
 
 
@@ -135,8 +135,22 @@ async def run(w: World, app: Any, pilot: Any) -> None:
                                    for call in w.ap.calls("POST", "/v1/app-connections")), "the upsert")
     s.shot("upserted")
     install_mcp_rotation_tokens(w, [c["mcp_token_new_tui"]])
-    await pilot.press("m")
+    await pilot.press("m")  # MCP needs a signed-in user: the pane offers the login form
+    await until(pilot, lambda: isinstance(app.screen, FormScreen), "the login form offered")
+    assert app.screen.query_one("#f-password", Input).password
+    fill(app.screen, email=LEAK_USER, password=w.env["CAN_AP_WRONG_PASSWORD"])
+    s.shot("login form filled (wrong password)")
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: any(e.code == "INVALID_CREDENTIALS" for e in app.errors), "the refused login")
+    await settle(pilot)
+    s.shot("login refused")
+    await pilot.press("L")
+    await until(pilot, lambda: isinstance(app.screen, FormScreen), "the login form")
+    fill(app.screen, email=LEAK_USER, password=w.env["CAN_AP_PASSWORD"])
+    await pilot.press("ctrl+s")
     mcp = app.query_one("#plat-mcp-table", VirtualTable)
+    await until(pilot, lambda: "session expires in 6 d" in str(app.query_one("#plat-context").render()),
+                "the session shown")
     await until(pilot, lambda: mcp.total >= 1 and mcp.current_key is not None, "the MCP servers listed")
     s.shot("mcp servers")
     await pilot.press("x")

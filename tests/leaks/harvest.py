@@ -59,8 +59,13 @@ def _harvest_json(scanner: Scanner, label: str, text: str) -> None:
         scanner.harvest(label, doc)
 
 
-def from_doubles(scanner: Scanner, vault: Any = None, conjur: Any = None) -> None:
-    """Vault client tokens and secret IDs, Conjur access-token signatures the doubles issued."""
+def from_doubles(scanner: Scanner, vault: Any = None, conjur: Any = None, activepieces: Any = None) -> None:
+    """Vault client tokens and secret IDs, Conjur access-token signatures, Activepieces session
+    tokens (and their signatures) the doubles issued."""
+    if activepieces is not None:
+        for token in list(activepieces.issued_tokens):
+            scanner.harvest(f"activepieces:session:{token[-6:]}", token)
+            scanner.harvest(f"activepieces:session-signature:{token[-6:]}", token.rsplit(".", 1)[-1])
     if vault is not None:
         with vault.state_lock:
             for token in list(vault.tokens):

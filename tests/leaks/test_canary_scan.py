@@ -53,7 +53,7 @@ def scan_store_with(w: World, store: Any) -> list[str]:
 
 def finish(w: World, started: float, capsys, *, min_canaries: int, min_artefacts: int, stored: list[str],
            must_be_stored: tuple[str, ...]) -> None:
-    harvest.from_doubles(w.scanner, w.vault, w.conjur)
+    harvest.from_doubles(w.scanner, w.vault, w.conjur, w.ap)
     findings, missing = w.scanner.scan()
     summary = (f"leak scan: {len(w.canaries)} canaries + {len(w.scanner.harvested)} generated secrets, "
                f"{len(w.scanner.artefacts)} artefacts ({w.scanner.bytes_scanned:,} bytes; {len(w.steps)} CLI runs), "
@@ -87,6 +87,7 @@ def cli_scan(tmp_path, aptui_home, moto_aws, vault_double, conjur_double, active
     finish(w, started, capsys, min_canaries=MIN_CANARIES_CLI, min_artefacts=floor, stored=stored,
            must_be_stored=("aws_secret_2", "vault_secret_id", "conjur_new_key", "ap_api_key", "op_token",
                            "slack_token"))
+    assert w.ap.issued_tokens and any(t in stored for t in w.ap.issued_tokens), "no session was stored"
 
 
 def test_cli_flows_leak_nothing(tmp_path, aptui_home, moto_aws, vault_double, conjur_double, activepieces, capsys,

@@ -110,6 +110,10 @@ def build_world(tmp: Path, home: Path, moto_aws: Any, vault_double: Any, conjur_
     w.env["CAN_AP_WRONG_KEY"] = c.make("ap_wrong_key", "sk")
     w.env["CAN_AP_NEW_KEY"] = c.make("ap_new_key", "sk")
     activepieces.api_keys.add(w.env["CAN_AP_KEY"])
+    # a platform user: the password is a canary; the session tokens the double issues are harvested
+    w.env["CAN_AP_PASSWORD"] = c.make("ap_password")
+    w.env["CAN_AP_WRONG_PASSWORD"] = c.make("ap_wrong_password")
+    activepieces.add_user(LEAK_USER, w.env["CAN_AP_PASSWORD"])
     activepieces.add_mcp(PROJECT, token=c.make("mcp_token_seed", "ap-id"))
     activepieces.add_mcp(SECOND_PROJECT, token=c.make("mcp_token_seed_2", "ap-id"))
     w.env["CAN_APP_VALUE"] = c.make("app_connection_value")
@@ -117,6 +121,9 @@ def build_world(tmp: Path, home: Path, moto_aws: Any, vault_double: Any, conjur_
     for name in ("mcp_token_new_cli", "mcp_token_new_json", "mcp_token_new_rotation", "mcp_token_new_tui"):
         c.make(name, "ap-id")
     return w
+
+
+LEAK_USER = "leak-scan@example.com"
 
 
 def install_mcp_rotation_tokens(w: World, tokens: list[str]) -> list[str]:

@@ -25,11 +25,15 @@ def sleeps() -> SleepLog:
 
 @pytest.fixture
 def make_client(activepieces, sleeps):
-    """``make_client(**options)`` → a client on the double; use it as ``async with``."""
+    """``make_client(**options)`` → a client on the double holding the API key and an admin's
+    session (``key=False`` / ``session=False`` leave one out); use it as ``async with``."""
 
-    def make(*, key: str | None = None, url: str | None = None, **options) -> ActivepiecesClient:
+    def make(*, key: str | bool | None = None, session: str | bool = True, url: str | None = None,
+             **options) -> ActivepiecesClient:
         opts = ClientOptions(**{"timeout": 2.0, "retries": 3, **options})
-        return ActivepiecesClient(url or activepieces.url, Secret(key or activepieces.api_key), options=opts,
-                                  sleep=sleeps)
+        api_key = None if key is False else Secret(key or activepieces.api_key)
+        token = activepieces.session_token() if session is True else (session or None)
+        return ActivepiecesClient(url or activepieces.url, api_key, session=Secret(token) if token else None,
+                                  profile="ap-test", options=opts, sleep=sleeps)
 
     return make

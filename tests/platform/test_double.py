@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
@@ -25,7 +26,7 @@ MAPPING = json.loads((FIXTURES / "_schemas.json").read_text())
 def test_every_shared_fixture_satisfies_its_schema(name):
     schema, part = MAPPING[name]
     body = load_fixture(name)
-    for item in (body["data"] if part == "data" else [body]):
+    for item in (body["data"] if part == "data" else body if part == "list" else [body]):
         validate_body(schema, item)
 
 
@@ -116,9 +117,59 @@ def test_invalid_body_gets_fastify_400(activepieces):
 
 
 def test_mcp_get_includes_the_token_like_the_real_server(activepieces):
-    r = _get(activepieces, f"/v1/mcp/{DEFAULT_PROJECT}")
-    assert r.json()["token"] == load_fixture("mcp-server.json")["token"]
-    validate_body("McpServer", r.json())
+    r = _get(activepieces, f"/v1/projects/{DEFAULT_PROJECT}/mcp-server", key=activepieces.session_token())
+    assert r.json()["token"] == load_fixture("mcp-server.get.json")["token"]
+    validate_body("PopulatedMcpServer", r.json())
+
+
+MCP = f"/v1/projects/{DEFAULT_PROJECT}/mcp-server"
+SM = "/v1/secret-managers/smcAws0000000000001ab"
+USER_ONLY = [("GET", MCP), ("POST", MCP), ("POST", f"{MCP}/rotate"), ("GET", "/v1/mcp-server"),
+             ("POST", "/v1/mcp-server/rotate"), ("GET", "/v1/secret-managers"), ("POST", "/v1/secret-managers"),
+             ("POST", SM), ("DELETE", SM), ("GET", "/v1/api-keys"), ("POST", "/v1/api-keys"),
+             ("DELETE", "/v1/api-keys/key1Ab2Cd3Ef4Gh5Ij6Kl")]
+
+
+@pytest.mark.parametrize(("method", "path"), USER_ONLY)
+def test_user_only_routes_refuse_an_api_key_with_the_exact_body(activepieces, method, path):
+    r = httpx.request(method, activepieces.api_url + path, json={} if method == "POST" else None,
+                      headers={"Authorization": f"Bearer {activepieces.api_key}"}, timeout=5)
+    assert r.status_code == 403 and r.json() == load_fixture("error.principal-not-allowed.json")
+
+
+def test_sign_in_issues_a_jwt_with_exp_and_refuses_wrong_passwords(activepieces):
+    from aptui.activepieces.auth import token_expiry
+
+    url = activepieces.api_url + "/v1/authentication/sign-in"
+    r = httpx.post(url, json=load_fixture("auth.sign-in.request.json"), timeout=5)
+    assert r.status_code == 200 and set(r.json()) == set(load_fixture("auth.sign-in.response.json"))
+    left = token_expiry(r.json()["token"]).timestamp() - time.time()
+    assert 7 * 86400 - 60 < left <= 7 * 86400
+    assert _get(activepieces, "/v1/api-keys", key=r.json()["token"]).status_code == 200
+    r = httpx.post(url, json={"email": "ops@example.com", "password": "not-the-password"}, timeout=5)
+    assert r.status_code == 401 and r.json()["code"] == "INVALID_CREDENTIALS"
+    for _ in range(5):
+        r = httpx.post(url, json={"email": "ops@example.com", "password": "not-the-password"}, timeout=5)
+    assert r.status_code == 429 and r.headers["retry-after"] == "60"
+    assert r.json() == load_fixture("error.rate-limit.json")
+
+
+def test_sessions_expire_and_are_revoked(activepieces):
+    stale = activepieces.session_token(ttl=-5)
+    r = _get(activepieces, "/v1/projects", key=stale)
+    assert r.status_code == 401 and r.json()["code"] == "INVALID_BEARER_TOKEN"
+    token = activepieces.session_token()
+    activepieces.revoke_sessions()
+    r = _get(activepieces, "/v1/projects", key=token)
+    assert r.status_code == 403 and r.json() == load_fixture("error.session-expired.json")
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert _get(activepieces, "/v1/projects", key=forged).status_code == 401
+
+
+def test_only_contract_routes_are_served(activepieces):
+    for path in (f"/v1/mcp/{DEFAULT_PROJECT}", "/v1/mcp", "/v1/mcp-servers"):
+        r = _get(activepieces, path, key=activepieces.session_token())
+        assert r.status_code == 404 and r.json()["message"].startswith("Route GET:")
 
 
 def test_fault_knobs(activepieces):

@@ -92,26 +92,37 @@ def test_sanitize_drops_every_token_field():
     assert server["token"] == "t1"  # the input is not modified
 
 
-async def test_mcp_current_shape_drops_token(activepieces, make_client):
+async def test_mcp_project_era_drops_token(activepieces, make_client):
     token = activepieces.mcp_servers[DEFAULT_PROJECT]["token"]
     async with make_client() as c:
         servers = await mcp.get_servers(c, DEFAULT_PROJECT)
-        updated = await mcp.update_server(c, DEFAULT_PROJECT,
-                                          disabled_tools=["ap_delete_step", "ap_change_flow_status"])
+        updated = await mcp.update_server(c, DEFAULT_PROJECT, disabled_tools=["ap_delete_step", "ap_delete_branch"])
         server, new_token = await mcp.rotate_token(c, DEFAULT_PROJECT)
     assert "token" not in servers[0] and token not in repr(servers)
-    assert updated["disabledTools"] == ["ap_delete_step", "ap_change_flow_status"] and "token" not in updated
+    assert updated["disabledTools"] == ["ap_delete_step", "ap_delete_branch"] and "token" not in updated
     assert isinstance(new_token, Secret) and new_token.reveal() != token
     assert new_token.reveal() == activepieces.mcp_servers[DEFAULT_PROJECT]["token"]
     assert "token" not in server and new_token.reveal() not in repr(server)
     assert new_token.reveal() not in repr(new_token)
-    body = activepieces.calls("POST", f"/v1/mcp/{DEFAULT_PROJECT}")[0].body
+    body = activepieces.calls("POST", f"/v1/projects/{DEFAULT_PROJECT}/mcp-server")[0].body
     assert body == load_fixture("mcp-server.update.request.json")
     validate_body("UpdateMcpServerRequest", body)
+    assert c.facts["mcp_era"] == "project"
+    assert {k for _, p, k in activepieces.principals if "mcp-server" in p} == {"USER"}
 
 
-async def test_mcp_falls_back_to_the_older_api(activepieces, make_client):
-    activepieces.use_legacy_mcp()
+async def test_mcp_oauth_era_is_detected_and_the_minted_token_dropped(activepieces, make_client):
+    async with make_client() as c:
+        assert await mcp.oauth_era(c, DEFAULT_PROJECT) is False  # project era without /token: 404
+    activepieces.use_mcp_era("oauth")
+    async with make_client() as c:
+        assert await mcp.oauth_era(c, DEFAULT_PROJECT) is True
+        assert await mcp.oauth_era(c, DEFAULT_PROJECT) is True  # asked once per client
+    assert activepieces.minted_mcp_tokens == 1
+
+
+async def test_mcp_named_era_by_404_newest_first(activepieces, make_client):
+    activepieces.use_mcp_era("named")
     legacy = next(s for s in activepieces.legacy_mcp if s["projectId"] == DEFAULT_PROJECT)
     async with make_client() as c:
         servers = await mcp.get_servers(c, DEFAULT_PROJECT)
@@ -120,12 +131,37 @@ async def test_mcp_falls_back_to_the_older_api(activepieces, make_client):
     assert servers[0]["id"] == legacy["id"] and servers[0]["name"] == "mcp-1" and "token" not in servers[0]
     assert renamed["name"] == "gauzy-mcp" and legacy["name"] == "gauzy-mcp"
     assert token.reveal() == legacy["token"]
-    assert c.facts["mcp_shape"] == "legacy"
-    assert activepieces.calls("POST", f"/v1/mcp/{legacy['id']}/rotate")
+    assert c.facts["mcp_era"] == "named"
+    assert [r.path for r in activepieces.requests][:2] == [f"/v1/projects/{DEFAULT_PROJECT}/mcp-server",
+                                                           "/v1/mcp-servers"]
+    assert activepieces.calls("POST", f"/v1/mcp-servers/{legacy['id']}/rotate")
 
 
-async def test_legacy_mcp_with_several_servers_needs_a_choice(activepieces, make_client):
-    activepieces.use_legacy_mcp(servers_per_project=2)
+async def test_mcp_earliest_era_admits_an_api_key(activepieces, make_client):
+    activepieces.use_mcp_era("earliest")
+    legacy = next(s for s in activepieces.legacy_mcp if s["projectId"] == DEFAULT_PROJECT)
+    async with make_client() as c:
+        servers = await mcp.get_servers(c, DEFAULT_PROJECT)
+        with pytest.raises(AptuiError) as exc:
+            await mcp.update_server(c, DEFAULT_PROJECT, disabled_tools=["x"])
+        _, token = await mcp.rotate_token(c, DEFAULT_PROJECT)
+    assert servers[0]["id"] == legacy["id"] and token.reveal() == legacy["token"]
+    assert exc.value.code == "MCP_NOT_SUPPORTED"
+    assert [r.path for r in activepieces.requests][:3] == [f"/v1/projects/{DEFAULT_PROJECT}/mcp-server",
+                                                           "/v1/mcp-servers", "/v1/mcp"]
+    assert activepieces.principals[-1] == ("POST", f"/v1/mcp/{legacy['id']}/rotate", "SERVICE")
+
+
+async def test_mcp_no_era_at_all(activepieces, make_client):
+    activepieces.use_mcp_era("none")
+    async with make_client() as c:
+        with pytest.raises(ApiError) as exc:
+            await mcp.get_servers(c, DEFAULT_PROJECT)
+    assert exc.value.code == "MCP_NOT_AVAILABLE"
+
+
+async def test_named_mcp_with_several_servers_needs_a_choice(activepieces, make_client):
+    activepieces.use_mcp_era("named", servers_per_project=2)
     async with make_client() as c:
         assert len(await mcp.get_servers(c, DEFAULT_PROJECT)) == 2
         with pytest.raises(AptuiError) as exc:
@@ -136,15 +172,25 @@ async def test_legacy_mcp_with_several_servers_needs_a_choice(activepieces, make
     assert token.reveal() == target["token"]
 
 
-async def test_mcp_unknown_project_reports_the_current_error(activepieces, make_client):
+async def test_mcp_unknown_project_is_not_taken_for_an_older_era(activepieces, make_client):
     async with make_client() as c:
         with pytest.raises(ApiError) as exc:
             await mcp.get_servers(c, "prjNope00000000000000")
     assert exc.value.code == "ENTITY_NOT_FOUND" and exc.value.message == "Project not found"
+    assert len(activepieces.requests) == 1
+
+
+async def test_mcp_platform_server(activepieces, make_client):
+    async with make_client() as c:
+        server = await mcp.get_platform_server(c)
+        updated = await mcp.update_platform_server(c, ["ap_delete_flow"])
+        rotated, token = await mcp.rotate_platform_token(c)
+    assert server["type"] == "PLATFORM" and "token" not in server and updated["disabledTools"] == ["ap_delete_flow"]
+    assert token.reveal() == activepieces.platform_mcp["token"] and "token" not in rotated
 
 
 async def test_rotate_without_token_in_answer(activepieces, make_client):
-    activepieces.fault("/v1/mcp/.*/rotate", status=200, body={"id": "x"})
+    activepieces.fault("/v1/projects/.*/mcp-server/rotate", status=200, body={"id": "x"})
     async with make_client() as c:
         with pytest.raises(ApiError) as exc:
             await mcp.rotate_token(c, DEFAULT_PROJECT)
@@ -152,9 +198,9 @@ async def test_rotate_without_token_in_answer(activepieces, make_client):
 
 
 async def test_secret_manager_body_and_routes(activepieces, make_client):
-    fixture = load_fixture("secret-managers.connect.request.json")
-    body = secret_managers.connect_body(provider_id="hashicorp", name="vault-finance", scope="PROJECT",
-                                        project_ids=[SECOND_PROJECT],
+    fixture = load_fixture("secret-managers.create.request.json")
+    body = secret_managers.connect_body(provider_id="hashicorp", name=fixture["name"], scope="PLATFORM",
+                                        project_ids=None,
                                         config={**fixture["config"], "secretId": Secret(fixture["config"]["secretId"])})
     assert body == fixture
     async with make_client() as c:
@@ -165,7 +211,7 @@ async def test_secret_manager_body_and_routes(activepieces, make_client):
         await secret_managers.clear_cache(c)
         await secret_managers.delete(c, created["id"])
     assert created["connection"] == {"configured": True, "connected": True} and "config" not in created
-    assert {s["name"] for s in listed} == {"prod-aws", "vault-finance"}
+    assert fixture["name"] in {s["name"] for s in listed}
     assert activepieces.cache_clears == [created["id"], None]
     for req in activepieces.calls("POST", "/v1/secret-managers"):
         validate_body("ConnectSecretManagerRequestSchema", req.body)
@@ -173,7 +219,7 @@ async def test_secret_manager_body_and_routes(activepieces, make_client):
 
 async def test_secret_manager_connection_failure_saves_nothing(activepieces, make_client):
     activepieces.fail_connect("hashicorp", "permission denied")
-    body = load_fixture("secret-managers.connect.request.json")
+    body = load_fixture("secret-managers.create.request.json")
     async with make_client() as c:
         with pytest.raises(ApiError) as exc:
             await secret_managers.create(c, body)
@@ -200,3 +246,18 @@ async def test_pieces_mark_private_ones(make_client):
     private = {p["name"] for p in rows if p["private"]}
     assert private == {"ever-gauzy", "@acme/piece-ledger"}
     assert all("version" in p for p in rows)
+
+
+async def test_secret_manager_update_falls_back_to_patch(activepieces, make_client):
+    activepieces.sm_update_method = "PATCH"
+    body = load_fixture("secret-managers.update.request.json")
+    sm_id = activepieces.secret_managers[0]["id"]
+    async with make_client() as c:
+        first = await secret_managers.update(c, sm_id, body)
+        second = await secret_managers.update(c, sm_id, body)
+    assert first["name"] == second["name"] == body["name"]
+    assert [r.method for r in activepieces.requests] == ["POST", "PATCH", "PATCH"]  # remembered
+    with pytest.raises(ApiError) as exc:
+        async with make_client() as c:
+            await secret_managers.update(c, "smcNope00000000000000", body)  # ENTITY_NOT_FOUND: no fallback
+    assert exc.value.code == "ENTITY_NOT_FOUND" and activepieces.requests[-1].method == "PATCH"

@@ -96,7 +96,7 @@ async def test_mcp_list_all_projects_and_update_edits(closing, ap_profile, activ
 
 
 async def test_mcp_list_keeps_going_when_one_project_fails(closing, ap_profile, activepieces):
-    activepieces.fault(f"/v1/mcp/{SECOND_PROJECT}", status=403, body={"code": "PERMISSION_DENIED",
+    activepieces.fault(f"/v1/projects/{SECOND_PROJECT}/mcp-server", status=403, body={"code": "PERMISSION_DENIED",
                                                                     "params": {"message": "no access"}})
     servers = await platform.mcp_servers(closing)
     failed = [s for s in servers if "error" in s]
@@ -153,7 +153,7 @@ async def test_retry_rate_limit_and_outcomes(closing, ap_profile, activepieces):
         activepieces.add_run(status="FAILED")
     progress = []
     started = time.monotonic()
-    report = await platform.retry_runs(closing, rate_per_second=10, strategy="ON_LATEST_VERSION",
+    report = await platform.retry_runs(closing, rate_per_second=10, strategy="ON_LATEST_VERSION", bulk=False,
                                        on_progress=lambda d, t, o: progress.append((d, t, o.outcome)))
     elapsed = time.monotonic() - started
     assert report.summary() == {"retried": 5} and report.ok
@@ -169,7 +169,7 @@ async def test_half_done_batch_reports_each_run(closing, ap_profile, activepiece
     activepieces.fault(f"/v1/flow-runs/{ids[1]}/retry", status=409,
                        body={"code": "FLOW_RUN_RETRY_OUTSIDE_RETENTION", "params": {"message": "too old"}})
     activepieces.fault(f"/v1/flow-runs/{ids[2]}/retry", reset=True)
-    report = await platform.retry_runs(closing, run_ids=ids, rate_per_second=0)
+    report = await platform.retry_runs(closing, run_ids=ids, rate_per_second=0, bulk=False)
     by_id = {o.run_id: o for o in report.outcomes}
     assert by_id[ids[0]].outcome == "retried" and by_id[ids[3]].outcome == "retried"
     assert by_id[ids[1]].outcome == "failed" and by_id[ids[1]].code == "FLOW_RUN_RETRY_OUTSIDE_RETENTION"
@@ -183,9 +183,43 @@ async def test_half_done_batch_reports_each_run(closing, ap_profile, activepiece
 async def test_bad_key_stops_the_batch(closing, ap_profile, activepieces):
     ids = [activepieces.add_run(status="FAILED")["id"] for _ in range(3)]
     activepieces.fault("/v1/flow-runs/.*/retry", status=401, times=None)
-    report = await platform.retry_runs(closing, run_ids=ids, rate_per_second=0)
+    report = await platform.retry_runs(closing, run_ids=ids, rate_per_second=0, bulk=False)
     assert [o.outcome for o in report.outcomes] == ["failed", "not-attempted", "not-attempted"]
     assert len(activepieces.calls("POST", "/v1/flow-runs")) == 1
+
+
+async def test_bulk_retry_sends_explicit_ids_in_chunks(closing, ap_profile, activepieces):
+    ids = [activepieces.add_run(status="FAILED")["id"] for _ in range(5)]
+    activepieces.add_run(status="FAILED")  # not chosen: must not be retried
+    missing = "runMissing00000000000"
+    report = await platform.retry_runs(closing, run_ids=[*ids, missing], rate_per_second=0, chunk_size=2)
+    bodies = [r.body for r in activepieces.calls("POST", "/v1/flow-runs/retry")]
+    assert [b["flowRunIds"] for b in bodies] == [ids[:2], ids[2:4], [ids[4], missing]]
+    assert all(set(b) == {"projectId", "strategy", "flowRunIds"} for b in bodies)
+    assert {r["runId"] for r in activepieces.retries} == set(ids)
+    by_id = {o.run_id: o for o in report.outcomes}
+    assert all(by_id[i].outcome == "retried" and by_id[i].new_status == "QUEUED" for i in ids)
+    assert by_id[missing].outcome == "failed" and by_id[missing].code == "NOT_RETRIED"
+    assert not activepieces.calls("POST", f"/v1/flow-runs/{ids[0]}")
+
+
+async def test_bulk_retry_chunk_without_answer_is_unknown_and_never_resent(closing, ap_profile, activepieces):
+    ids = [activepieces.add_run(status="FAILED")["id"] for _ in range(4)]
+    activepieces.fault("/v1/flow-runs/retry", method="POST", reset=True)
+    report = await platform.retry_runs(closing, run_ids=ids, rate_per_second=0, chunk_size=2)
+    assert [o.outcome for o in report.outcomes] == ["unknown", "unknown", "retried", "retried"]
+    assert len(activepieces.calls("POST", "/v1/flow-runs/retry")) == 2  # the lost chunk was not resent
+    assert not activepieces.calls("POST", f"/v1/flow-runs/{ids[0]}/retry")
+
+
+async def test_bulk_retry_falls_back_to_single_runs_on_an_older_server(closing, ap_profile, activepieces):
+    activepieces.bulk_retry_route = False
+    ids = [activepieces.add_run(status="FAILED")["id"] for _ in range(3)]
+    report = await platform.retry_runs(closing, run_ids=ids, rate_per_second=0)
+    assert report.summary() == {"retried": 3}
+    assert len(activepieces.calls("POST", "/v1/flow-runs/retry")) == 1  # the 404, then one by one
+    assert [r.path for r in activepieces.calls("POST", "/v1/flow-runs/")][1:] == [
+        f"/v1/flow-runs/{i}/retry" for i in ids]
 
 
 async def test_non_terminal_runs_are_skipped(closing, ap_profile, activepieces):
@@ -264,3 +298,28 @@ async def test_sync_resend_credentials(closing, ap_profile, activepieces):
     _local(closing, "prod-aws")
     plan = await sync.plan_sync(closing, resend_credentials=True)
     assert [i.change for i in plan.items if i.name == "prod-aws"] == ["update"]
+
+
+async def test_sync_and_remote_secret_managers_need_the_session(closing, ap_key_profile, activepieces):
+    _local(closing, "new-aws")
+    with pytest.raises(AptuiError) as exc:
+        await sync.plan_sync(closing, "ap-key")
+    assert exc.value.code == "USER_SESSION_REQUIRED" and exc.value.exit_code == Exit.USAGE
+    assert exc.value.message == ("the platform's secret managers need a signed-in platform user "
+                                 "(aptui profile login ap-key)")
+    for call in (platform.list_remote_secret_managers(closing, "ap-key"),
+                 platform.delete_remote_secret_manager(closing, "ap-key", connection_id="smcAws0000000000001ab")):
+        with pytest.raises(AptuiError) as exc:
+            await call
+        assert exc.value.code == "USER_SESSION_REQUIRED"
+    assert not activepieces.calls(None, "/v1/secret-managers")  # nothing was sent
+    assert (await platform.clear_remote_cache(closing, "ap-key"))["ok"]  # the cache flush takes the key
+    assert activepieces.principals[-1] == ("DELETE", "/v1/secret-managers/cache", "SERVICE")
+
+
+async def test_session_only_profile_does_everything_but_prefers_nothing(closing, ap_session_profile, activepieces):
+    plan = await sync.plan_sync(closing, "ap-user")
+    assert plan.items
+    assert (await platform.clear_remote_cache(closing, "ap-user"))["ok"]
+    assert await platform.list_projects(closing, "ap-user")
+    assert {p for _, _, p in activepieces.principals} == {"USER"}

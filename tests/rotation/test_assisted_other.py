@@ -8,6 +8,7 @@ import pytest
 from aptui.errors import AptuiError
 from aptui.masking import Secret
 from aptui.services import rotation
+from aptui.services.rotation import items as rot_items
 from aptui.store import connections as store_conn
 from aptui.store import profiles as store_profiles
 from aptui.store import rotation as store_rot
@@ -72,7 +73,10 @@ async def test_profile_api_key_rotation_revokes_the_old_key(ctx, activepieces, a
     assert old_key not in activepieces.api_keys and [r["displayName"] for r in activepieces.api_key_records] == [
         "aptui 2026-11"]
     [delete] = activepieces.calls("DELETE", "/v1/api-keys/")
-    assert delete.path == f"/v1/api-keys/{old_id}" and delete.authorization == f"Bearer {new_key}"
+    session = store_profiles.session_token(ctx.store, ap_profile).reveal()
+    assert delete.path == f"/v1/api-keys/{old_id}" and delete.authorization == f"Bearer {session}"  # USER only
+    [test] = [r for r in activepieces.calls("GET", "/v1/projects") if r.authorization == f"Bearer {new_key}"]
+    assert test.query["limit"] == ["1"]  # the new key was tried on an API-key route
     audit = " ".join(str(r) for r in ctx.store.query("SELECT * FROM audit_log"))
     assert "rotation.retire" in audit and new_key not in audit and old_key not in audit
 
@@ -123,7 +127,13 @@ async def test_platform_issues_the_new_api_key(ctx, activepieces, ap_profile):
     new_key = store_profiles.api_key(ctx.store, ap_profile).reveal()
     assert new_key == entry["_value"] and old_key not in activepieces.api_keys
     [create] = activepieces.calls("POST", "/v1/api-keys")
-    assert create.body == {"displayName": entry["displayName"]} and create.authorization == f"Bearer {old_key}"
+    session = store_profiles.session_token(ctx.store, ap_profile).reveal()
+    assert create.body == {"displayName": entry["displayName"]} and create.authorization == f"Bearer {session}"
+    order = [(r.method, r.path, r.authorization) for r in activepieces.requests]
+    created = order.index(("POST", "/v1/api-keys", f"Bearer {session}"))
+    tested = order.index(("GET", "/v1/projects", f"Bearer {new_key}"))
+    deleted = next(i for i, o in enumerate(order) if o[0] == "DELETE")
+    assert created < tested < deleted  # create, test on an API-key route, (store), delete the old one
     assert not activepieces.response_problems
     trail = " ".join(str(r) for r in ctx.store.query("SELECT * FROM audit_log")) + str(rot.to_dict())
     assert new_key not in trail and "rotation.create" in trail
@@ -211,6 +221,24 @@ async def test_abort_after_create_revokes_the_unused_new_key(ctx, activepieces, 
     assert store_profiles.api_key(ctx.store, ap_profile).reveal() == activepieces.api_key
 
 
+async def test_without_a_session_api_key_rotation_stops_before_changing_anything(ctx, activepieces, ap_key_profile):
+    with pytest.raises(rotation.RotationStopped) as exc:
+        await rotation.rotate(ctx, "profile:ap-key")
+    assert exc.value.step == "inspect" and exc.value.params["cause"] == "ROTATION_NEEDS_SESSION"
+    assert "nothing was changed" in exc.value.message and "signed-in platform admin" in exc.value.message
+    assert "aptui profile login ap-key" in exc.value.one_line()
+    assert not any(r.path.startswith("/v1/api-keys") for r in activepieces.requests)  # refused before sending
+    assert store_profiles.api_key(ctx.store, ap_key_profile).reveal() == activepieces.api_key
+    await rotation.abort(ctx, "profile:ap-key")
+
+
+async def test_api_key_due_date_without_a_session_is_the_recorded_one(ctx, activepieces, ap_key_profile):
+    item = {i.id: i for i in (await rot_items.list_items(ctx)).items}["profile:ap-key"]
+    assert item.source == "recorded"
+    assert any("needs a signed-in platform admin (aptui profile login ap-key)" in n for n in item.notes), item.notes
+    assert not activepieces.calls("GET", "/v1/api-keys")
+
+
 async def test_platform_without_api_key_management_stops_at_inspect(ctx, activepieces, ap_profile):
     activepieces.features["apiKeys"] = False
     with pytest.raises(rotation.RotationStopped) as exc:
@@ -251,7 +279,7 @@ async def test_mcp_rotation_returns_the_token_once(ctx, activepieces, ap_profile
 
 
 async def test_mcp_rotation_failure_names_the_step(ctx, activepieces, ap_profile):
-    activepieces.fault(rf"/v1/mcp/{DEFAULT_PROJECT}/rotate", status=403, times=1)
+    activepieces.fault(rf"/v1/projects/{DEFAULT_PROJECT}/mcp-server/rotate", status=403, times=1)
     with pytest.raises(rotation.RotationStopped) as exc:
         await rotation.rotate(ctx, f"mcp:ap-test/{DEFAULT_PROJECT}")
     assert exc.value.step == "rotate" and "the token was not rotated" in exc.value.message

@@ -214,7 +214,7 @@ async def test_mcp_listing_failure_keeps_recorded_items(ctx, activepieces, ap_pr
     store_rot.add_record(ctx.store, f"mcp:{ap_profile.id}/{DEFAULT_PROJECT}", "mcp-token", "rotated",
                          "2026-11-01T00:00:00.000Z", note="x")
     ctx.settings.retries = 0
-    activepieces.fault(r"/v1/mcp", status=500, times=20)
+    activepieces.fault(r"/v1/projects/[^/]+/mcp-server", status=500, times=20)
     item = by_id(await rot_items.list_items(ctx))[f"mcp:ap-test/{DEFAULT_PROJECT}"]
     assert item.source == "recorded" and item.last_rotated.day == 1
     assert item.lookup in (rot_items.LOOKUP_FAILED, rot_items.LOOKUP_UNREACHABLE)

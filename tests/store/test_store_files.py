@@ -357,3 +357,31 @@ def test_store_files_are_private_even_with_permissive_umask(tmp_path):
     p = paths(tmp_path / "h")
     assert p.store_file.stat().st_mode & 0o777 == 0o600
     assert p.key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_v2_store_gains_the_session_columns_and_keeps_its_profiles(tmp_path, monkeypatch):
+    """Migration 3: a store made before sessions existed opens, keeps its keys, stores a session
+    encrypted and bound to its row (a token moved to another row does not decrypt)."""
+    from aptui.masking import Secret
+    from aptui.store import db, profiles, schema
+
+    monkeypatch.setattr(db, "MIGRATIONS", schema.MIGRATIONS[:2])
+    monkeypatch.setattr(db, "SCHEMA_VERSION", 2)
+    old = fresh_store(tmp_path)
+    insert_profile(old, "p1", "sk-old-key")
+    insert_profile(old, "p2", "sk-other-key")
+    assert "session_token" not in {c.name for c in old.db["profiles"].columns}
+    old.close()
+    monkeypatch.undo()
+    store = fresh_store(tmp_path)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    p1 = profiles.require(store, "p1")
+    assert profiles.api_key(store, p1).reveal() == "sk-old-key" and not p1.has_session
+    profiles.set_session(store, "p1", Secret("eyJ.session.token"), expires="2026-12-10T00:00:00Z", user="a@b.c")
+    raw = store.query("SELECT session_token FROM profiles WHERE id='p1'")[0]["session_token"]
+    assert b"eyJ.session.token" not in raw
+    assert profiles.session_token(store, profiles.require(store, "p1")).reveal() == "eyJ.session.token"
+    store.conn.execute("UPDATE profiles SET session_token=? WHERE id='p2'", (raw,))
+    report = store.check()
+    assert [f["row"] for f in report.failures] == ["p2"] and report.failures[0]["column"] == "session_token"
+    store.close()

@@ -17,7 +17,7 @@ REFERENCE = "{{" + AWS_ID + "|ap_sep_v1|prod/api-keys:slack_token}}"
 
 
 def seed(ctx: Any, *, aws_config: dict[str, str], ap_url: str | None = None, ap_key: str | None = None,
-         project: str | None = None, moto_secrets: Any = None) -> None:
+         project: str | None = None, moto_secrets: Any = None, ap_session: str | None = None) -> None:
     from aptui.masking import Secret
     from aptui.store import connections as store_conn
     from aptui.store import profiles
@@ -43,6 +43,10 @@ def seed(ctx: Any, *, aws_config: dict[str, str], ap_url: str | None = None, ap_
     if ap_url:
         profiles.create(ctx.store, "prod", ap_url, api_key=Secret(ap_key or ""), default_project=project,
                         make_default=True)
+        if ap_session:
+            from tests.doubles.activepieces import store_session
+
+            store_session(ctx.store, "prod", ap_session)
     for action, target, outcome, detail in (
             ("sm.add", AWS_ID, "ok", "provider=aws name=prod-aws scope=PLATFORM"),
             ("sm.add", VAULT_ID, "ok", "provider=hashicorp name=vault-payments scope=PROJECT"),

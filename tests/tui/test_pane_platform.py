@@ -122,7 +122,8 @@ async def test_retry_failed_runs_dry_run_first(make_app, activepieces, ap_profil
         assert not activepieces.calls("POST", "/v1/flow-runs/")  # the dry run sent nothing
         await pilot.press("y")
         await settle(pilot)
-        assert len(activepieces.calls("POST", "/v1/flow-runs/")) == failed
+        [bulk] = activepieces.calls("POST", "/v1/flow-runs/")  # one bulk retry with the explicit ids
+        assert bulk.path == "/v1/flow-runs/retry" and len(bulk.body["flowRunIds"]) == failed
 
 
 async def test_profile_and_project_switchers(make_app, ctx, activepieces, ap_profile):
@@ -199,7 +200,7 @@ async def test_slow_server_never_freezes_the_ui(make_app, ctx, activepieces, ap_
 async def test_a_server_slower_than_the_timeout_gives_a_timeout_code(make_app, ctx, activepieces, ap_profile):
     ctx.settings.timeout = 0.3
     ctx.settings.retries = 0
-    activepieces.fault("/v1/mcp", method="GET", delay=2.0, times=1)
+    activepieces.fault("/v1/projects/[^/]+/mcp-server", method="GET", delay=2.0, times=1)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -208,3 +209,36 @@ async def test_a_server_slower_than_the_timeout_gives_a_timeout_code(make_app, c
         await settle(pilot)
         assert app.errors[-1].code == "PLATFORM_TIMEOUT" and "no answer within 0.3s" in app.errors[-1].message
         assert app.errors[-1].exit_code == 4
+
+
+async def test_mcp_offers_the_login_and_the_session_expiry_is_shown(make_app, ctx, activepieces, ap_key_profile):
+    from aptui.store import profiles as store_profiles
+    from tests.doubles.activepieces import ADMIN_EMAIL, ADMIN_PASSWORD
+
+    activepieces.use_mcp_era("oauth")
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await open_platform(pilot, app)
+        context = app.query_one("#plat-context")
+        assert "no session (L: log in)" in str(context.render())
+        await pilot.press("m")
+        await settle(pilot)
+        assert app.errors[-1].code == "USER_SESSION_REQUIRED"
+        assert not any("mcp-server" in r.path for r in activepieces.requests)  # refused before sending
+        form = app.screen
+        assert isinstance(form, FormScreen) and form.query_one("#f-password", Input).password
+        form.query_one("#f-email", Input).value = ADMIN_EMAIL
+        form.query_one("#f-password", Input).value = ADMIN_PASSWORD
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "session expires in 6 d" in str(context.render())
+        assert store_profiles.require(ctx.store, "ap-key").has_session
+        mcp = app.query_one("#plat-mcp-table", VirtualTable)
+        assert mcp.total == 1
+        await pilot.press("x")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, ConfirmModal) and "authenticate by OAuth" in modal.body
+        assert ADMIN_PASSWORD not in app.export_screenshot()
+        await pilot.press("escape")

@@ -735,14 +735,11 @@ async def _vault_retire(ctx: Context, rot: Rotation, _delay) -> StepResult:
 # -- prompted credentials, API keys, MCP ------------------------------------------------------------------
 
 def _key_client(ctx: Context, prof, key: str):
-    """A client for ``prof``'s platform with ``key`` (not the session cache: that holds the old key)."""
-    from aptui.activepieces.client import ActivepiecesClient, ClientOptions
+    """A client for ``prof``'s platform with ``key`` as its API key (not the session cache: that holds
+    the old key) and the profile's user session, which the API-key routes need (§13)."""
+    from aptui.services import profiles as profile_service
 
-    verify: bool | str = prof.ca_bundle or True
-    if not prof.verify_tls:
-        verify = False
-    return ActivepiecesClient(prof.base_url, Secret(key), options=ClientOptions(
-        timeout=ctx.settings.timeout, retries=ctx.settings.retries, verify=verify))
+    return profile_service.client_for(ctx, prof, api_key=Secret(key))
 
 
 def _profile_client(ctx: Context, rot: Rotation):
@@ -779,6 +776,12 @@ async def _api_key_inspect(ctx: Context, rot: Rotation, _delay) -> StepResult:
         err = await _find_old_api_key(ctx, rot, prof, client, None)
     finally:
         await client.aclose()
+    if err is not None and err.code in ("USER_SESSION_REQUIRED", "SESSION_EXPIRED"):
+        raise AptuiError("ROTATION_NEEDS_SESSION", f"nothing was changed: creating and revoking platform API keys "
+                         f"needs a signed-in platform admin ({err.message})",
+                         exit_code=Exit.USAGE,
+                         hint=f"aptui profile login {prof.name}, then resume; or create the key in the platform's "
+                              f"settings and give it with --secret-env VAR")
     if err is not None and getattr(err, "status", None) in (402, 403, 404):
         raise AptuiError("ROTATION_UNSUPPORTED", f"the platform does not manage API keys through its API "
                          f"({err.code}): create the new key in its settings and give it to aptui",

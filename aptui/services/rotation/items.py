@@ -505,6 +505,10 @@ async def _lookup_api_key(ctx: Context, item: Item, profile: store_profiles.Prof
     try:
         found = await platform.own_api_key(ctx, profile)
     except ApiError as err:
+        if err.code in ("USER_SESSION_REQUIRED", "SESSION_EXPIRED"):
+            item.note(f"GET /v1/api-keys needs a signed-in platform admin (aptui profile login {profile.name}): "
+                      "recorded date")
+            return
         if err.status == 403:
             item.lookup = LOOKUP_DENIED
             item.note(f"GET /v1/api-keys denied ({err.code}): recorded date")
@@ -609,7 +613,8 @@ async def list_items(ctx: Context, *, offline: bool = False, now: datetime | Non
             for item in items.values():
                 if item.kind == MCP_TOKEN and item.profile_id == prof.id:
                     _lookup_failed(item, exc, "MCP server listing")
-            if isinstance(exc, AptuiError) and exc.code in ("API_KEY_MISSING", "PROFILE_MISSING"):
+            if isinstance(exc, AptuiError) and exc.code in ("API_KEY_MISSING", "PROFILE_MISSING",
+                                                            "USER_SESSION_REQUIRED", "SESSION_EXPIRED"):
                 return
             mcp_failures.append(exc)
 

@@ -1,6 +1,7 @@
 """Pane 4: the Activepieces platform — profile and project switchers, app connections (filter as
 you type over 10,000+ rows, loaded page by page), MCP servers with token rotation (shown once),
-failed flow runs with retry (dry run first)."""
+failed flow runs with retry (dry run first). L signs the profile in as a platform user (MCP and
+the platform's secret managers need that session); the context line says when it expires."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ MAX_ROWS = 100_000
 BATCH = 1000
 VIEWS = {"conns": "app connections", "mcp": "MCP servers", "runs": "failed runs"}
 VIEW_ACTIONS = {"upsert": "conns", "delete": "conns", "rotate": "mcp", "retry": "runs", "filter": None}
+NEEDS_LOGIN = ("USER_SESSION_REQUIRED", "SESSION_EXPIRED")
 
 
 async def load_connections(ctx: Any, profile: str | None, project: str | None, push) -> tuple[int, str, str]:
@@ -58,6 +60,21 @@ async def load_runs(ctx: Any, profile: str | None, project: str | None) -> list[
                                                       max_items=10_000)]
 
 
+def session_line(ctx: Any, profile: str | None) -> str:
+    """``session expires in 2 d`` / ``no session (L: log in)`` for the profile in use ('' without one)."""
+    from aptui.errors import AptuiError
+    from aptui.services import profiles
+
+    try:
+        prof = profiles.resolve_profile(ctx, profile)
+    except AptuiError:
+        return ""
+    state = profiles.session_state(prof)
+    if state["session"] == "valid":
+        return f"session expires in {state['session_expires_in']}"
+    return "session expired (L: log in)" if state["session"] == "expired" else "no session (L: log in)"
+
+
 def profiles_for_picker(ctx: Any) -> list[dict[str, Any]]:
     from aptui.services import profiles
 
@@ -70,7 +87,8 @@ class PlatformPane(Pane):
     NOUN = "platform"
     NUMBER = "4"
     HELP = ("The Activepieces platform of the selected profile: app connections (o), MCP servers (m) and "
-            "failed flow runs (f). P switches profile, p project. Tokens are shown once, at rotation.")
+            "failed flow runs (f). P switches profile, p project, L signs in as a platform user (MCP and the "
+            "platform's secret managers need it). Tokens are shown once, at rotation.")
     BINDINGS = [
         Binding("o", "view('conns')", "Connections", id="platform.connections"),
         Binding("m", "view('mcp')", "MCP", id="platform.mcp"),
@@ -84,6 +102,7 @@ class PlatformPane(Pane):
         Binding("x", "rotate", "Rotate token", id="platform.rotate"),
         Binding("R", "retry", "Retry", id="platform.retry"),
         Binding("n", "new_profile", "New profile", show=False, id="platform.new_profile"),
+        Binding("L", "login", "Log in", id="platform.login"),
         Binding("enter", "details", "Details", show=False, id="platform.details"),
     ]
     PALETTE = [("retry failed runs on the latest flow version", "retry('ON_LATEST_VERSION')",
@@ -140,7 +159,9 @@ class PlatformPane(Pane):
     def _show_context(self) -> None:
         prof = self.profile_label or self.profile or "default profile"
         proj = self.project_label or self.project or "default project"
-        self.query_one("#plat-context", Static).update(f"{prof} · {proj} · {VIEWS[self.view]}")
+        session = session_line(self.ctx, self.profile)
+        self.query_one("#plat-context", Static).update(f"{prof} · {proj} · {VIEWS[self.view]}"
+                                                       + (f" · {session}" if session else ""))
 
     def table(self) -> VirtualTable:
         return self.query_one(f"#plat-{self.view}-table", VirtualTable)
@@ -195,8 +216,11 @@ class PlatformPane(Pane):
             return
         from aptui.tui.screens.choice import ChoiceModal
 
-        options = [(r["name"], f"{r['name']}  {r['base_url']}" + ("  (default)" if r["active"] else ""))
-                   for r in rows]
+        def session(r: dict[str, Any]) -> str:
+            return f"session {r['session_expires_in']}" if r["session"] == "valid" else f"session {r['session']}"
+
+        options = [(r["name"], f"{r['name']}  {r['base_url']}  key {r['key_source']}, {session(r)}"
+                    + ("  (default)" if r["active"] else "")) for r in rows]
         current = self.profile or next((r["name"] for r in rows if r["active"]), None)
         self.app.push_screen(ChoiceModal("Switch profile", options, current=current), self._set_profile)
 
@@ -264,6 +288,58 @@ class PlatformPane(Pane):
                      make_default=self.profile is None, cancellable=False,
                      on_done=lambda p: (self.notify(f"profile {p.name} saved", markup=False),
                                         self._set_profile(p.name)))
+
+    # -- signing in ------------------------------------------------------------------------
+    @mutating
+    def action_login(self) -> None:
+        from aptui.errors import AptuiError
+        from aptui.services import profiles
+        from aptui.tui.screens.form import FormField, FormScreen
+
+        try:
+            prof = profiles.resolve_profile(self.ctx, self.profile)
+        except AptuiError as err:
+            self.app.report_error(err, title="log in")  # type: ignore[attr-defined]
+            return
+        form = FormScreen(f"Sign in to {prof.name} as a platform user", [
+            FormField("email", "E-mail", "you@example.com", value=prof.session_user or ""),
+            FormField("password", "Password", "", secret=True),
+            FormField("mfa", "MFA code (if the platform asks for one)", "", secret=True, optional=True),
+        ], about="The password is sent once and never stored; the session is stored encrypted with the "
+                 "profile until it expires (7 days by default). SSO platforms: aptui profile login NAME "
+                 "--token-stdin.")
+        self.app.push_screen(form, lambda values: self._login(prof.name, values))
+
+    def _login(self, name: str, values: dict[str, str] | None) -> None:
+        if values is None:
+            return
+        from aptui.services import sessions
+
+        password, code = values.pop("password", ""), values.pop("mfa", "")
+        for secret in (password, code):
+            if secret:
+                self.app.remember_secret(secret)  # type: ignore[attr-defined]
+        mfa = (lambda: Secret(code)) if code else None
+        self.run_job(f"signing in to {name}", sessions.login, self.ctx, name, email=values.get("email", ""),
+                     password=Secret(password), mfa_prompt=mfa, cancellable=False, on_done=self._logged_in)
+
+    def _logged_in(self, result: dict[str, Any]) -> None:
+        from aptui.services import platform
+
+        self.notify(f"signed in to {result['profile']}; session expires in {result['session_expires_in']}",
+                    markup=False)
+        self.loaded.clear()
+        self.run_job("reopening the platform client", platform.aclose, self.ctx, quiet=True,
+                     on_done=lambda _: (self._show_context(), self.action_refresh()))
+
+    def _offer_login(self, err: Exception) -> bool | None:
+        """A pane needs a session it does not have: say so and open the login form."""
+        if getattr(err, "code", None) in NEEDS_LOGIN:
+            self._show_context()
+            self.app.report_error(err, title="this needs a signed-in platform user")  # type: ignore[attr-defined]
+            self.action_login()
+            return True
+        return None
 
     # -- app connections --------------------------------------------------------------------
     def _load_conns(self) -> None:
@@ -362,7 +438,7 @@ class PlatformPane(Pane):
     # -- MCP ------------------------------------------------------------------------------
     def _load_mcp(self) -> None:
         self.run_job("loading MCP servers", load_mcp, self.ctx, self.profile, self.project,
-                     on_done=self._show_mcp, group="platform-mcp", exclusive=True)
+                     on_done=self._show_mcp, on_error=self._offer_login, group="platform-mcp", exclusive=True)
 
     def _show_mcp(self, servers: list[dict[str, Any]]) -> None:
         self.loaded.add("mcp")
@@ -394,9 +470,17 @@ class PlatformPane(Pane):
         from aptui.services import platform
 
         pid = server.get("projectId")
+        self.run_job("asking how MCP clients authenticate", platform.mcp_rotate_notice, self.ctx, self.profile,
+                     project=pid, on_error=self._offer_login,
+                     on_done=lambda notice: self._confirm_rotate(server, pid, notice))
+
+    def _confirm_rotate(self, server: dict[str, Any], pid: str, notice: str | None) -> None:
+        from aptui.services import platform
+
+        body = ("The current token stops working at once: every MCP client using it must get the new one. "
+                "The new token is shown once, right after rotation.") + (f" Note: {notice}" if notice else "")
         self.confirm(f"Rotate the MCP token of project {pid}?", f"MCP server {server.get('id')} · project {pid}",
-                     "The current token stops working at once: every MCP client using it must get the new one. "
-                     "The new token is shown once, right after rotation.",
+                     body,
                      lambda: self.run_job("rotating the MCP token", platform.rotate_mcp_token, self.ctx, self.profile,
                                           project=pid, server_id=server.get("id"), on_done=self._rotated,
                                           cancellable=False),
