@@ -198,9 +198,12 @@ def resolve_api_key(ctx: Context, profile: Profile) -> Secret:
 
 
 def optional_api_key(ctx: Context, profile: Profile) -> Secret | None:
+    """The API key, or None when the profile has none (a damaged or tampered store still raises)."""
     try:
         return resolve_api_key(ctx, profile)
-    except AptuiError:
+    except AptuiError as err:
+        if err.code != "API_KEY_MISSING":
+            raise
         return None
 
 

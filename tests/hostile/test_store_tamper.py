@@ -21,6 +21,7 @@ from aptui.store.db import Store
 from aptui.store.schema import MIGRATIONS
 from tests.doubles._http import closed_port_url
 from tests.doubles.activepieces import DEFAULT_PROJECT
+from tests.store.legacy import write_v2_store
 
 FAST = {"APTUI_RETRIES": "0", "APTUI_TIMEOUT": "5"}
 
@@ -210,28 +211,7 @@ def test_rotate_data_key_covers_every_encrypted_field(aptui_home):
 
 def _v2_store(home) -> None:
     """A store as aptui wrote it before row seals (schema v2), with a profile and log entries."""
-    home.mkdir(parents=True, exist_ok=True)
-    kek = store_crypto.write_key_file(home / "aptui.key")
-    data_key = store_crypto.new_data_key()
-    cipher = FieldCipher(data_key)
-    conn = sqlite3.connect(str(home / "aptui.db"), isolation_level=None)
-    from aptui.store.db import _statements
-
-    for version, sql in MIGRATIONS:
-        if version <= 2:
-            for stmt in _statements(sql):
-                conn.execute(stmt)
-    conn.execute("INSERT INTO keyring (id, kek_kind, kdf, kek_fingerprint, wrapped_key, created) VALUES (1,?,?,?,?,?)",
-                 (kek.kind, json.dumps(kek.kdf), kek.fingerprint, store_crypto.wrap_data_key(kek, data_key), "t"))
-    conn.execute("INSERT INTO profiles (id, name, base_url, api_key, is_default, created, updated) "
-                 "VALUES ('p1', 'old', 'https://ap.example.com', ?, 1, 't', 't')",
-                 (cipher.encrypt("profiles", "p1", "api_key", "sk-old-store"),))
-    for i in range(3):
-        conn.execute("INSERT INTO audit_log (at, actor, action, target, outcome) VALUES ('t', 'me', 'a', ?, 'ok')",
-                     (str(i),))
-    conn.execute("PRAGMA user_version = 2")
-    conn.close()
-    (home / "aptui.db").chmod(0o600)
+    write_v2_store(home, {"p1": ("old", "sk-old-store")})
 
 
 def test_existing_store_opens_and_is_upgraded(aptui_home):

@@ -11,6 +11,7 @@ import pytest
 from aptui.config import Paths
 from aptui.errors import AptuiError
 from aptui.store.db import Store
+from tests.store.legacy import write_v2_store
 
 
 def digest(path) -> str:
@@ -360,19 +361,12 @@ def test_store_files_are_private_even_with_permissive_umask(tmp_path):
 
 
 def test_a_v2_store_gains_the_session_columns_and_keeps_its_profiles(tmp_path, monkeypatch):
-    """Migration 3: a store made before sessions existed opens, keeps its keys, stores a session
+    """The session migration: a store made before sessions existed opens, keeps its keys, stores a session
     encrypted and bound to its row (a token moved to another row does not decrypt)."""
     from aptui.masking import Secret
-    from aptui.store import db, profiles, schema
+    from aptui.store import profiles, schema
 
-    monkeypatch.setattr(db, "MIGRATIONS", schema.MIGRATIONS[:2])
-    monkeypatch.setattr(db, "SCHEMA_VERSION", 2)
-    old = fresh_store(tmp_path)
-    insert_profile(old, "p1", "sk-old-key")
-    insert_profile(old, "p2", "sk-other-key")
-    assert "session_token" not in {c.name for c in old.db["profiles"].columns}
-    old.close()
-    monkeypatch.undo()
+    write_v2_store(tmp_path, {"p1": ("p1", "sk-old-key"), "p2": ("p2", "sk-other-key")})
     store = fresh_store(tmp_path)
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
     p1 = profiles.require(store, "p1")
