@@ -239,6 +239,7 @@ class ClientOptions:
     backoff_max: float = 5.0
     max_retry_after: float = 30.0
     verify: bool | str = True  # True, False, or a CA bundle path
+    proxy: str | None = None  # the configured proxy; aptui.net skips it for loopback
 
 
 @dataclass
@@ -266,7 +267,7 @@ class ActivepiecesClient:
             headers={"Authorization": f"Bearer {api_key.reveal()}", "Accept": "application/json",
                      "User-Agent": f"aptui/{__version__}"},
             timeout=httpx.Timeout(self.options.timeout),
-            verify=_verify(self.options.verify),
+            **_net(self.base_url, self.options),
             follow_redirects=False,
             transport=transport,
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
@@ -451,6 +452,15 @@ def _reason(exc: httpx.TransportError, timeout: float) -> str:
     if isinstance(exc, httpx.ReadError | httpx.WriteError):
         return "the connection was reset"
     return type(exc).__name__
+
+
+def _net(url: str, options: ClientOptions) -> dict[str, Any]:
+    """The one proxy/TLS rule (``aptui.net``): verify, proxy, and no environment."""
+    from aptui.net import proxy_for, ssl_context
+
+    verify = options.verify
+    tls = _verify(verify) if isinstance(verify, str) else ssl_context(None, verify=verify is not False)
+    return {"verify": tls, "proxy": proxy_for(url, options.proxy), "trust_env": False}
 
 
 def _verify(verify: bool | str) -> bool | ssl.SSLContext:

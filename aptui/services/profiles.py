@@ -151,7 +151,8 @@ def client_for(ctx: Context, profile: Profile):
     verify: bool | str = profile.ca_bundle or True
     if not profile.verify_tls:
         verify = False
-    options = ClientOptions(timeout=ctx.settings.timeout, retries=ctx.settings.retries, verify=verify)
+    options = ClientOptions(timeout=ctx.settings.timeout, retries=ctx.settings.retries, verify=verify,
+                            proxy=ctx.settings.proxy or None)
     return ActivepiecesClient(profile.base_url, key, options=options)
 
 

@@ -2,11 +2,12 @@
 
 - ``moto_server`` (session): ``python -m moto.server -H 127.0.0.1 -p 0`` as a subprocess; killed at
   session end.
-- ``moto_aws`` (function): resets moto, points ``AWS_ENDPOINT_URL`` at it for this test only
-  (monkeypatch; the CLI subprocesses of ``run_cli`` inherit it), isolates AWS config files, and
-  yields a ``MotoAws`` with the endpoint, an aptui connection config and helpers
-  (``client()``, ``create_secret()``, ``iam_user()``, ``enforce_auth()``). Auth enforcement is
-  switched off again after the test.
+- ``moto_aws`` (function): resets moto and yields a ``MotoAws`` with the endpoint, an aptui
+  connection config carrying the endpoint override (``config()``: the stored ``endpoint`` field,
+  as an operator would save it) and helpers (``client()``, ``create_secret()``, ``iam_user()``,
+  ``enforce_auth()``). The ambient AWS environment points somewhere dead (``AWS_ENDPOINT_URL``,
+  ``AWS_ACCESS_KEY_ID``...), so a test passes only if aptui uses the connection's own endpoint and
+  keys. Auth enforcement is switched off again after the test.
 
 moto accepts any credentials until ``enforce_auth()`` (``POST /moto-api/reset-auth`` with ``0``);
 after that only keys created through moto's IAM work, with their IAM policies applied.
@@ -93,7 +94,8 @@ class MotoAws:
     def config(self, access_key_id: str = ADMIN_KEY, secret_access_key: str = ADMIN_SECRET,
                region: str | None = None) -> dict[str, str]:
         """An aptui/Activepieces AWS connection config."""
-        return {"accessKeyId": access_key_id, "secretAccessKey": secret_access_key, "region": region or self.region}
+        return {"accessKeyId": access_key_id, "secretAccessKey": secret_access_key, "region": region or self.region,
+                "endpoint": self.endpoint}
 
     def client(self, service: str = "secretsmanager", *, access_key_id: str = ADMIN_KEY,
                secret_access_key: str = ADMIN_SECRET) -> Any:
@@ -184,7 +186,9 @@ def moto_server():
 @pytest.fixture
 def moto_aws(moto_server, monkeypatch, tmp_path):
     moto_server.reset()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint)
+    from tests.doubles._http import closed_port_url
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", closed_port_url())  # never used: the endpoint is stored
     monkeypatch.delenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_DEFAULT_PROFILE", raising=False)

@@ -40,7 +40,8 @@ async def test_wrong_credentials(vault_double):
     err = info.value
     assert err.code == CONNECTION_FAILED and err.exit_code == Exit.FAILED
     assert err.message == "Request failed with status code 400"
-    assert err.hint == "invalid role or secret ID"
+    assert err.hint.startswith("invalid role or secret ID; aptui will not retry this secret id")
+    assert "5 refused logins" in err.hint and "lock the role out" in err.hint
     assert err.params == {"provider": "hashicorp"}
     assert_clean(err, ROLE_ID, "wrong-secret-id-zzz")
     assert vault_double.count("/v1/auth/approle/login") == 1  # 400 is not retried
@@ -199,7 +200,7 @@ async def test_namespace_missing_means_bad_login(vault_double):
     p = VaultProvider(vault_double.config(ROLE_ID, SECRET_ID), fast())  # no namespace
     with pytest.raises(AptuiError) as info:
         await p.check()
-    assert info.value.hint == "invalid role or secret ID"
+    assert info.value.hint.startswith("invalid role or secret ID;")
 
 
 async def test_kv_v1_is_a_labelled_extension(vault_double):
