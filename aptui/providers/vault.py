@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from aptui.errors import AptuiError
 from aptui.masking import Secret
 from aptui.net import NetRule, plain_http
 from aptui.providers import errors as E
@@ -70,6 +71,36 @@ def forget_refusals() -> None:
 
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+class LoginGuard:
+    """The lockout rule for one AppRole identity: never resend a refused secret id, explain a 403."""
+
+    def __init__(self, url: str, namespace: str | None, role_id: str, secret_id: str) -> None:
+        self.key = (url, namespace, role_id)
+        self.refused = (*self.key, _digest(secret_id))
+
+    def before(self) -> None:
+        """Raise instead of sending a login whose secret id was refused in this process."""
+        if self.refused in _REFUSED:
+            raise E.connection_failed(PROVIDER, NOT_RETRIED, hint=REFUSED_HINT.format(n=LOCKOUT_THRESHOLD))
+
+    def failed(self, status: int, body: Any, secrets: list[str]) -> AptuiError:
+        """The error for a login answered ``status`` (>= 400), with the lockout facts in the hint."""
+        reason = vault_errors(body)
+        extra: str | None = None
+        if status == 400:
+            _FAILURES[self.key] += 1
+            _REFUSED.add(self.refused)
+            extra = REFUSED_HINT.format(n=LOCKOUT_THRESHOLD)
+        elif status == 403:
+            failed = _FAILURES[self.key]
+            extra = LOCKED_HINT.format(n=failed, max=LOCKOUT_THRESHOLD) if failed else LOGIN_403_HINT
+        hint = "; ".join(p for p in (reason, extra) if p) or None
+        return E.connection_failed(PROVIDER, E.http_status_message(status), secrets=secrets, hint=hint)
+
+    def succeeded(self) -> None:
+        _FAILURES.pop(self.key, None)
 
 
 def split_path(path: str) -> tuple[str, str] | None:
@@ -202,27 +233,14 @@ class VaultProvider:
         return self._deadline is not None and time.monotonic() >= self._deadline
 
     async def _login(self) -> str:
-        key = (self.url, self.namespace, self._role_id)
-        refused = (*key, _digest(self._secret_id))
-        if refused in _REFUSED:
-            raise E.connection_failed(PROVIDER, NOT_RETRIED, hint=REFUSED_HINT.format(n=LOCKOUT_THRESHOLD))
+        guard = LoginGuard(self.url, self.namespace, self._role_id, self._secret_id)
+        guard.before()
         self.logins += 1
         status, body = await self._http("POST", "/v1/auth/approle/login", token=None, label="login",
                                         body={"role_id": self._role_id, "secret_id": self._secret_id})
         if status >= 400:
-            reason = vault_errors(body)
-            if status == 400:
-                _FAILURES[key] += 1
-                _REFUSED.add(refused)
-                hint = "; ".join(p for p in (reason, REFUSED_HINT.format(n=LOCKOUT_THRESHOLD)) if p)
-            elif status == 403:
-                failed = _FAILURES[key]
-                hint = LOCKED_HINT.format(n=failed, max=LOCKOUT_THRESHOLD) if failed else LOGIN_403_HINT
-                hint = "; ".join(p for p in (reason, hint) if p)
-            else:
-                hint = reason
-            raise E.connection_failed(PROVIDER, E.http_status_message(status), secrets=self._secrets, hint=hint)
-        _FAILURES.pop(key, None)
+            raise guard.failed(status, body, self._secrets)
+        guard.succeeded()
         auth = body.get("auth") if isinstance(body, dict) else None
         token = auth.get("client_token") if isinstance(auth, dict) else None
         if not token:

@@ -29,7 +29,7 @@ from aptui.providers import errors as E
 from aptui.providers.base import ProviderOptions
 from aptui.providers.fields import flag
 from aptui.providers.retry import RetryPolicy, retry_async, with_timeout
-from aptui.providers.vault import INSECURE, approle_config
+from aptui.providers.vault import INSECURE, LoginGuard, approle_config
 
 PROVIDER = "hashicorp"
 CODE = "VAULT_REQUEST_FAILED"
@@ -159,11 +159,13 @@ class VaultAppRole:
 
     # -- calls --------------------------------------------------------------------------------------
     async def login(self) -> Login:
+        guard = LoginGuard(self.url, self.namespace, self._role_id, self._secret_id)
+        guard.before()
         status, body = await self._request("POST", "/v1/auth/approle/login", label="login",
                                            body={"role_id": self._role_id, "secret_id": self._secret_id})
         if status >= 400:
-            raise E.connection_failed(PROVIDER, E.http_status_message(status), secrets=self._secrets,
-                                      hint=_errors(body))
+            raise guard.failed(status, body, self._secrets)
+        guard.succeeded()
         auth = body.get("auth") if isinstance(body, dict) else None
         token = auth.get("client_token") if isinstance(auth, dict) else None
         if not token:
