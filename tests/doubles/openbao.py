@@ -55,7 +55,8 @@ path "sys/mounts" { capabilities = ["read"] }
 NO_MOUNTS_POLICY = """
 path "secret/data/*" { capabilities = ["read", "list"] }
 """
-# What secret-id rotation needs on top (documented in docs/providers.md).
+# What secret-id rotation needs on top (documented in docs/providers.md); fill in {role} with
+# str.replace (the HCL braces rule out str.format).
 ROTATION_POLICY = """
 path "auth/approle/role/{role}/secret-id" { capabilities = ["update"] }
 path "auth/approle/role/{role}/secret-id/lookup" { capabilities = ["update"] }

@@ -43,7 +43,7 @@ def bao_conn(ctx, openbao, bao_role):
 def rotation_policy(openbao):
     def make(role: str, *, namespace: str = "") -> str:
         name = f"rotate-{role}"
-        openbao.write_policy(name, ACTIVEPIECES_POLICY + ROTATION_POLICY.format(role=role), namespace=namespace)
+        openbao.write_policy(name, ACTIVEPIECES_POLICY + ROTATION_POLICY.replace("{role}", role), namespace=namespace)
         return name
 
     return make
