@@ -34,7 +34,7 @@ async def test_rotation_creates_tests_stores_and_destroys_the_old_by_accessor(ct
     role = bao_role()
     role = openbao.approle(role.name, policies=["activepieces", rotation_policy(role.name)])
     openbao.write_kv2("secret", "rot/app", {"k": "still-readable"})
-    conn, _ = bao_conn("vault-rot", role)
+    bao_conn("vault-rot", role)
     old = role.secret_id
     old_accessor = openbao.lookup_secret_id(role)["secret_id_accessor"]
     rot = await rotation.rotate(ctx, "sm:vault-rot", test_delay=0)
@@ -90,7 +90,8 @@ async def test_incident_runbook_with_a_vault_credential(ctx, openbao, bao_role, 
     conn, _ = bao_conn("vault-inc", role)
     refs = tmp_path / "flows"
     refs.mkdir()
-    (refs / "slack.json").write_text(json.dumps({"auth": {"token": "{{" + conn.id + "|ap_sep_v1|secret/data/inc/slack/token}}"}}))
+    reference = "{{" + conn.id + "|ap_sep_v1|secret/data/inc/slack/token}}"
+    (refs / "slack.json").write_text(json.dumps({"auth": {"token": reference}}))
     store_profiles.create(ctx.store, "prod", activepieces.url, api_key=Secret(activepieces.api_key),
                           default_project=PROJECTS[0], make_default=True)
     old = role.secret_id
