@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aptui.errors import AptuiError, usage
-from aptui.services.hardening import api_checks, compose_checks, env_checks, file_checks, http_checks
+from aptui.services.hardening import (
+    api_checks,
+    compose_checks,
+    connection_checks,
+    env_checks,
+    file_checks,
+    http_checks,
+)
 from aptui.services.hardening.envfile import EnvFile, load_env_file
 from aptui.services.hardening.findings import AuditReport, Progress, no_progress, problem
 
@@ -137,6 +144,11 @@ async def audit_hardening(ctx, opts: HardeningOptions, *, api: api_checks.Platfo
             report.add(file_checks.check_store_secrets(ef, index))
         else:
             report.skip("file.store_secrets", f"{ef.path}: {why}")
+
+    conn_findings, conn_skip = await asyncio.to_thread(connection_checks.check_connections, ctx)
+    if conn_skip:
+        report.skip(connection_checks.CHECK, conn_skip)
+    report.add(conn_findings)
 
     # -- compose -------------------------------------------------------------------------------
     progress("checking the compose file", 1, total)
