@@ -30,8 +30,6 @@ def connection_fields(provider_id: str, view: dict[str, Any] | None = None) -> l
     ]
     shown = view.get("config", {})
     for f in spec.fields:
-        if f.extension:  # aptui-only fields (endpoint, CA bundle, lab flag): CLI `sm add/update --set`
-            continue
         if f.secret:
             fields.append(FormField(f.name, f.display_name, UNCHANGED if view else f.placeholder, secret=True,
                                     optional=bool(view) or f.optional))
