@@ -42,7 +42,7 @@ V1_NOTE = ("read from a KV v1 mount (aptui extension): Activepieces reads only t
            "here with \"No secret found at requested path\"")
 MOUNTS_TTL = 60.0
 RENEW_MARGIN = 30.0
-CONCURRENCY = 4
+CONCURRENCY = 8
 RETRY_STATUSES = {412, 429}
 LOCKOUT_THRESHOLD = 5
 UNLOCK_PATH = ("unlock it with `bao write -f sys/locked-users/<approle mount accessor>/unlock/<role id>` "
