@@ -378,7 +378,7 @@ class VaultProvider:
                 parts.append(f"version {meta.get('version')} is destroyed")
             elif meta.get("deletion_time"):
                 parts.append(f"version {meta.get('version')} was deleted at {meta.get('deletion_time')}")
-        elif status == 404:
+        elif status in (403, 404):  # a real Vault answers 403 here under a secret/data/* policy
             mount, info = await self._mount_info(mount_path)
             rest = mount_path.strip("/")[len(mount or ""):].lstrip("/") if mount else ""
             if kv_version(info) == "2" and not rest.startswith(("data/", "metadata/")) and rest != "data":
