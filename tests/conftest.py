@@ -86,6 +86,16 @@ def ambient_names(environ: dict[str, str] | None = None) -> list[str]:
     return [k for k in env if k.upper().startswith(AMBIENT_PREFIXES) or k.upper() in AMBIENT_NAMES]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _hermetic_session(tmp_path_factory):
+    """Session fixtures (moto, OpenBao, doubles) start before any test's own fixture: scrub for them too."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(tmp_path_factory.mktemp("session-home")))
+        for name in ambient_names():
+            mp.delenv(name, raising=False)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _hermetic(tmp_path_factory, monkeypatch):
     """Every test gets its own HOME (no ~/.vault-token, ~/.aws) and no ambient credentials or proxies."""

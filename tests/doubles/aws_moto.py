@@ -36,6 +36,7 @@ REGION = "us-east-1"
 ADMIN_KEY = "AKIAMOTOADMIN0000000"
 ADMIN_SECRET = "moto-admin-secret-key-not-real-0000000000"
 _RUNNING = re.compile(r"Running on (http://127\.0\.0\.1:\d+)")
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never an ambient proxy
 
 
 class MotoServer:
@@ -70,7 +71,7 @@ class MotoServer:
     def post(self, path: str, data: bytes = b"", *, endpoint: str | None = None) -> bytes:
         req = urllib.request.Request((endpoint or self.endpoint) + path, data=data, method="POST",
                                      headers={"Content-Type": "text/plain"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with _OPENER.open(req, timeout=10) as resp:
             return resp.read()
 
     def reset(self) -> None:
@@ -158,7 +159,7 @@ class AwsFaultProxy(DoubleServer):
         fwd = urllib.request.Request(self.upstream + req.raw_path, data=req.body or None, method=req.method,
                                      headers=headers)
         try:
-            with urllib.request.urlopen(fwd, timeout=30) as resp:
+            with _OPENER.open(fwd, timeout=30) as resp:
                 status, body, ctype = resp.status, resp.read(), resp.headers.get("Content-Type", "")
         except urllib.error.HTTPError as err:
             status, body, ctype = err.code, err.read(), err.headers.get("Content-Type", "")
