@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from aptui.errors import usage
 
-LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 
 
 def host_of(url: str) -> str:

@@ -14,7 +14,6 @@ The API key lives only in the ``Authorization`` header; it is redacted from ever
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import random
 import ssl
@@ -30,13 +29,13 @@ import httpx
 from aptui import __version__
 from aptui.errors import AptuiError, Exit, usage
 from aptui.masking import Secret, redact
+from aptui.net import is_loopback
 
 log = logging.getLogger("aptui.activepieces")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 PAGE_MAX = 100
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost", "ip6-loopback"})
 
 # Code used when an error body carries none (Fastify's 404 for an unknown route, proxies...).
 _STATUS_CODES = {
@@ -71,13 +70,8 @@ class ApiError(AptuiError):
 
 
 def is_loopback_host(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """127.0.0.0/8, ::1, localhost: the one loopback rule (``aptui.net``)."""
+    return is_loopback(host)
 
 
 def check_site_url(url: str) -> str:

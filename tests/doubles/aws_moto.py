@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from tests.doubles._http import DoubleServer, Reply, Request
+from tests.doubles._http import DoubleServer, Reply, Request, forward
 
 REGION = "us-east-1"
 ADMIN_KEY = "AKIAMOTOADMIN0000000"
@@ -154,15 +154,7 @@ class AwsFaultProxy(DoubleServer):
             return [(r.header("X-Amz-Target") or "").rpartition(".")[2] for r in self.requests]
 
     def route(self, req: Request) -> Reply:
-        skip = {"content-length", "connection", "accept-encoding"}  # keep Host: it is signed
-        headers = {k: v for k, v in req.headers.items() if k not in skip}
-        fwd = urllib.request.Request(self.upstream + req.raw_path, data=req.body or None, method=req.method,
-                                     headers=headers)
-        try:
-            with _OPENER.open(fwd, timeout=30) as resp:
-                status, body, ctype = resp.status, resp.read(), resp.headers.get("Content-Type", "")
-        except urllib.error.HTTPError as err:
-            status, body, ctype = err.code, err.read(), err.headers.get("Content-Type", "")
+        status, body, ctype = forward(self.upstream, req, keep_host=True)  # keep Host: it is signed
         target = req.header("X-Amz-Target") or ""
         if self.reverse_batch and target.endswith("BatchGetSecretValue") and status == 200:
             doc = json.loads(body)

@@ -9,17 +9,12 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from tests.doubles._http import DoubleServer, Reply, Request
-
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+from tests.doubles._http import DoubleServer, Reply, Request, forward, json_or_none
 
 
 class RecordingProxy:
@@ -69,10 +64,7 @@ class Exchange:
     body: bytes
 
     def json(self) -> Any:
-        try:
-            return json.loads(self.body or b"null")
-        except ValueError:
-            return None
+        return json_or_none(self.body)
 
 
 class Forwarder(DoubleServer):
@@ -86,15 +78,7 @@ class Forwarder(DoubleServer):
         self.exchanges: list[Exchange] = []
 
     def route(self, req: Request) -> Reply:
-        skip = {"content-length", "connection", "accept-encoding", "host"}
-        headers = {k: v for k, v in req.headers.items() if k not in skip}
-        fwd = urllib.request.Request(self.upstream + req.raw_path, data=req.body or None, method=req.method,
-                                     headers=headers)
-        try:
-            with _OPENER.open(fwd, timeout=30) as resp:
-                status, body, ctype = resp.status, resp.read(), resp.headers.get("Content-Type", "")
-        except urllib.error.HTTPError as err:
-            status, body, ctype = err.code, err.read(), err.headers.get("Content-Type", "")
+        status, body, ctype = forward(self.upstream, req)
         with self._lock:
             self.exchanges.append(Exchange(req, status, body))
         return Reply(status, body, {"Content-Type": ctype or "application/json"})
