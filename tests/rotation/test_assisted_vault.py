@@ -11,20 +11,6 @@ from aptui.services import rotation
 from tests.rotation.conftest import stored_config
 
 
-async def test_destroy_not_permitted_is_skipped_with_a_note(ctx, vault_conn, vault_double, monkeypatch):
-    _conn, _, old_secret = vault_conn("vault-pay", manage_secret_ids=True)
-    from aptui.providers.vault_approle import VaultAppRole, VaultCallError
-
-    async def denied(self, token, role, accessor):
-        raise VaultCallError("auth/approle/role/app/secret-id-accessor/destroy", 403, "permission denied")
-
-    monkeypatch.setattr(VaultAppRole, "destroy_accessor", denied)
-    rot = await rotation.rotate(ctx, "sm:vault-pay", test_delay=0)
-    assert rot.done and rot.status("retire") == "skipped"
-    assert "not permitted to destroy the old secret ID" in rot.results[-1].detail
-    assert old_secret in vault_double.role("app").secret_ids  # still valid, as the note says
-
-
 async def test_create_failure_then_resume(ctx, vault_conn, vault_double):
     _conn, _, old_secret = vault_conn("vault-pay", manage_secret_ids=True)
     vault_double.fail_next(10, 403, path="/v1/auth/approle/role/app/secret-id")

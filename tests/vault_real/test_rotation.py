@@ -48,6 +48,21 @@ async def test_rotation_creates_tests_stores_and_destroys_the_old_by_accessor(ct
     assert old not in audit and new not in audit
 
 
+async def test_destroy_not_permitted_is_skipped_with_a_note(ctx, openbao, bao_role, bao_conn):
+    from tests.doubles.openbao import ACTIVEPIECES_POLICY, ROTATION_POLICY
+
+    role = bao_role()
+    no_destroy = "\n".join(line for line in ROTATION_POLICY.replace("{role}", role.name).splitlines()
+                           if "secret-id-accessor/destroy" not in line)
+    openbao.write_policy(f"nodestroy-{role.name}", ACTIVEPIECES_POLICY + no_destroy)
+    role = openbao.approle(role.name, policies=[f"nodestroy-{role.name}"])
+    bao_conn("vault-nd", role)
+    rot = await rotation.rotate(ctx, "sm:vault-nd", test_delay=0)
+    assert rot.done and rot.status("retire") == "skipped"
+    assert "not permitted to destroy the old secret ID" in rot.results[-1].detail
+    assert openbao.lookup_secret_id(role, role.secret_id) is not None  # still valid, as the note says
+
+
 async def test_resumed_rotation_looks_the_old_accessor_up_again(ctx, openbao, bao_role, bao_conn, rotation_policy):
     role = bao_role()
     conn, _ = bao_conn("vault-resume", role)  # plain Activepieces policy: no secret-id rights
