@@ -129,3 +129,14 @@ def test_cache_serves_the_second_test_without_calling_openbao(openbao, bao_role,
         assert third.json["cached"] is False and len(fwd.exchanges) > before
     finally:
         fwd.stop()
+
+
+def test_sm_update_shows_the_servers_reason(openbao, bao_role, run_cli):
+    role = bao_role()
+    assert add(run_cli, openbao, role).code == 0
+    refused = run_cli("sm", "update", "vault-bao", "--secret", "secretId", "--json",
+                      input="22222222-0000-0000-0000-000000000000\n")
+    assert refused.code == 1, refused.out + refused.err
+    err = refused.json["error"]
+    assert err["hint"].startswith("invalid role or secret ID;") and "nothing was changed" in err["hint"]
+    assert run_cli("sm", "test", "vault-bao").code == 0  # the stored secret id is untouched
