@@ -1,13 +1,40 @@
-"""Time helpers: one place for "now", ISO-8601 formatting and ages."""
+"""Time helpers: one place for "now", ISO-8601 formatting and ages.
+
+"Now" is injectable: ``set_clock(fn)`` in-process (tests), or ``APTUI_CLOCK_OFFSET`` (a duration
+such as ``30d`` or ``-2h``) to look at due dates as of another day, e.g. ``APTUI_CLOCK_OFFSET=30d
+aptui rotation list`` shows what will be overdue in a month. Tests use these instead of sleeping.
+"""
 
 from __future__ import annotations
 
+import os
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+_CLOCK: Callable[[], datetime] | None = None
+
+
+def set_clock(fn: Callable[[], datetime] | None) -> None:
+    """Make ``utc_now()`` answer ``fn()`` (None restores the wall clock)."""
+    global _CLOCK
+    _CLOCK = fn
+
+
+def _offset() -> float:
+    text = os.environ.get("APTUI_CLOCK_OFFSET", "").strip()
+    if not text:
+        return 0.0
+    from aptui.config import parse_duration
+
+    sign = -1.0 if text.startswith("-") else 1.0
+    return sign * parse_duration(text.lstrip("+-"))
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    now = _CLOCK() if _CLOCK is not None else datetime.now(UTC)
+    offset = _offset()
+    return now + timedelta(seconds=offset) if offset else now
 
 
 def utc_now_iso() -> str:

@@ -103,6 +103,7 @@ class Settings:
     value_ttl: float = 300.0
     status_ttl: float = 30.0
     conjur_verify_tls: bool = True
+    proxy: str = ""  # every non-loopback HTTP(S) request goes through it (aptui.net); "" = direct
     default_profile: str = ""
     rotation_policies: dict[str, float] = field(
         default_factory=lambda: {k: parse_duration(v) for k, v in DEFAULT_POLICIES.items()}
@@ -130,11 +131,12 @@ _SCALARS: dict[str, tuple[str, str, type]] = {
     "cache.value_ttl": ("value_ttl", "APTUI_CACHE_VALUE_TTL", float),
     "cache.status_ttl": ("status_ttl", "APTUI_CACHE_STATUS_TTL", float),
     "providers.conjur_verify_tls": ("conjur_verify_tls", "APTUI_CONJUR_VERIFY_TLS", bool),
+    "network.proxy": ("proxy", "APTUI_PROXY", str),
     "platform.default_profile": ("default_profile", "APTUI_PROFILE", str),
     "rotation.due_soon": ("due_soon", "APTUI_ROTATION_DUE_SOON", float),
 }
 _DURATION_KEYS = {"timeout", "reveal_seconds", "value_ttl", "status_ttl", "due_soon"}
-_SECTIONS = {"general", "cache", "providers", "platform", "rotation", "keymap"}
+_SECTIONS = {"general", "cache", "providers", "platform", "rotation", "keymap", "network"}
 
 
 def _coerce(name: str, where: str, value: Any, kind: type) -> Any:

@@ -77,7 +77,7 @@ def pct(samples: list[float], q: float) -> float:
 def main() -> int:
     proc, endpoint, log = start_moto()
     home = tempfile.mkdtemp(prefix="aptui-bench-")
-    os.environ.update({"AWS_ENDPOINT_URL": endpoint, "APTUI_HOME": home, "AWS_ACCESS_KEY_ID": "unused",
+    os.environ.update({"APTUI_HOME": home, "AWS_ACCESS_KEY_ID": "unused",
                        "AWS_SECRET_ACCESS_KEY": "unused", "AWS_CONFIG_FILE": os.devnull,
                        "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
     try:
@@ -90,7 +90,7 @@ def main() -> int:
         from aptui.store.cache import SecretCache, cache_for
 
         config = {"accessKeyId": "AKIABENCH00000000000", "secretAccessKey": "bench-secret-key-000",
-                  "region": "us-east-1"}
+                  "region": "us-east-1", "endpoint": endpoint}  # the stored endpoint override (moto)
         sm = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id=config["accessKeyId"], aws_secret_access_key=config["secretAccessKey"])
         for s in range(SECRETS):

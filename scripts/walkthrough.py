@@ -2,8 +2,9 @@
 
 1. ``python -m venv`` and ``pip install .`` from this checkout (README: "pip install . && aptui");
 2. the README's moto block, line by line, as written there (only its port is replaced by a free one):
-   ``pip install moto flask flask-cors``, ``python -m moto.server -p PORT &``, ``export
-   AWS_ENDPOINT_URL=…``, the ``python -c`` that creates ``prod/api-keys``;
+   ``pip install moto flask flask-cors``, ``python -m moto.server -p PORT &``, the ``python -c``
+   that creates ``prod/api-keys``; the moto URL is typed into the form's endpoint override (aptui
+   never reads ``AWS_ENDPOINT_URL``);
 3. ``aptui`` in tmux at 80x24 with a fresh ``APTUI_HOME``, and the README's five console steps —
    first-run screen, add an AWS connection through the form, test a reference in the References
    pane (masked, then ``v``), see the entry in the Cache pane, clear it, quit — asserting on
@@ -93,7 +94,7 @@ def readme_plan(text: str) -> tuple[str, list[str]]:
 
 
 README_KEYS = ["`enter` closes the first-run screen", "`1` `a` `enter`", "`ctrl+s`", "`2`: type a reference",
-               "`3`", "`c` then `y`", "`q` quits", "`v` shows it"]
+               "`3`", "`c` then `y`", "`q` quits", "`v` shows it", "\"Endpoint override"]
 
 
 def check_readme(text: str) -> None:
@@ -235,8 +236,9 @@ class Walk:
                 wait_port(port)
             else:
                 self.sh(line)
-        if "AWS_ENDPOINT_URL" not in self.env:
-            raise Failed("the README's moto block sets no AWS_ENDPOINT_URL")
+        self.endpoint = f"http://127.0.0.1:{port}"
+        if not any(self.endpoint in line.replace("5000", str(port)) for line in lines):
+            raise Failed("the README's moto block does not name the moto endpoint")
         m = re.search(r"slack_token\\?\"?: \\?\"([^\\\"]+)", " ".join(lines))
         self.secret_value = m.group(1) if m else ""
         if not self.secret_value:
@@ -280,6 +282,8 @@ class Walk:
         sc.type(SECRET_KEY)
         sc.keys("Tab")
         sc.type("us-east-1")
+        sc.keys("Tab")
+        sc.type(self.endpoint)  # the README: "Endpoint override", stored with the connection
         s = sc.text()
         if SECRET_KEY in s or KEY_ID in s or "•" * 20 not in s:
             raise Failed("the form shows a secret field in clear", s)
@@ -373,7 +377,7 @@ def run(work: Path, venv: Path | None) -> int:
     print(f"walkthrough in {work}", flush=True)
     try:
         walk.step(f"fresh venv + `{install}`" if venv is None else f"reuse {venv}", lambda: walk.install(install))
-        walk.step("README moto block (pip install moto, moto server, AWS_ENDPOINT_URL, a secret)",
+        walk.step("README moto block (pip install moto, moto server, a secret)",
                   lambda: walk.moto_block(moto_lines))
         walk.step("aptui in tmux 80x24: first-run screen, enter", walk.first_run)
         walk.step("1 a enter: the AWS form, typed masked, ctrl+s: tested and saved", walk.add_connection)

@@ -74,6 +74,46 @@ def run_cli(aptui_home):
     return run
 
 
+# Ambient credentials, destinations and trust that aptui must never use (issue 14). Removed for every
+# test; tests/hermetic/test_hostile_env.py sets them on purpose to prove they are ignored.
+AMBIENT_PREFIXES = ("VAULT_", "BAO_", "AWS_", "OP_", "CONJUR_", "APTUI_")
+AMBIENT_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+                 "SSL_CERT_FILE", "SSL_CERT_DIR", "AP_API_KEY", "BOTO_CONFIG")
+
+
+def ambient_names(environ: dict[str, str] | None = None) -> list[str]:
+    env = os.environ if environ is None else environ
+    return [k for k in env if k.upper().startswith(AMBIENT_PREFIXES) or k.upper() in AMBIENT_NAMES]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hermetic_session(tmp_path_factory):
+    """Session fixtures (moto, OpenBao, doubles) start before any test's own fixture: scrub for them too."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(tmp_path_factory.mktemp("session-home")))
+        for name in ambient_names():
+            mp.delenv(name, raising=False)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _hermetic(tmp_path_factory, monkeypatch):
+    """Every test gets its own HOME (no ~/.vault-token, ~/.aws) and no ambient credentials or proxies."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ambient_names():
+        monkeypatch.delenv(name, raising=False)
+    vault = sys.modules.get("aptui.providers.vault")
+    if vault is not None:
+        vault.forget_refusals()
+    clock = sys.modules.get("aptui.clock")
+    if clock is not None:
+        clock.set_clock(None)
+    yield home
+
+
 @pytest.fixture(autouse=True)
 def _forget_live_provider_clients():
     """Each test starts with no live provider client left by another test's event loop."""

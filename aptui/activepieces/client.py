@@ -20,7 +20,6 @@ in the ``Authorization`` header of the request that needs them; they are redacte
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import random
 import ssl
@@ -38,13 +37,13 @@ from aptui.activepieces import routes
 from aptui.activepieces.routes import SERVICE, USER, Route
 from aptui.errors import AptuiError, Exit, usage
 from aptui.masking import Secret, redact
+from aptui.net import is_loopback
 
 log = logging.getLogger("aptui.activepieces")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 PAGE_MAX = 100
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost", "ip6-loopback"})
 
 # Code used when an error body carries none (Fastify's 404 for an unknown route, proxies...).
 _STATUS_CODES = {
@@ -81,13 +80,8 @@ class ApiError(AptuiError):
 
 
 def is_loopback_host(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """127.0.0.0/8, ::1, localhost: the one loopback rule (``aptui.net``)."""
+    return is_loopback(host)
 
 
 def check_site_url(url: str) -> str:
@@ -269,6 +263,7 @@ class ClientOptions:
     backoff_max: float = 5.0
     max_retry_after: float = 30.0
     verify: bool | str = True  # True, False, or a CA bundle path
+    proxy: str | None = None  # the configured proxy; aptui.net skips it for loopback
 
 
 @dataclass
@@ -307,7 +302,7 @@ class ActivepiecesClient:
             base_url=self.base_url,
             headers={"Accept": "application/json", "User-Agent": f"aptui/{__version__}"},
             timeout=httpx.Timeout(self.options.timeout),
-            verify=_verify(self.options.verify),
+            **_net(self.base_url, self.options),
             follow_redirects=False,
             transport=transport,
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
@@ -543,6 +538,15 @@ def _reason(exc: httpx.TransportError, timeout: float) -> str:
     if isinstance(exc, httpx.ReadError | httpx.WriteError):
         return "the connection was reset"
     return type(exc).__name__
+
+
+def _net(url: str, options: ClientOptions) -> dict[str, Any]:
+    """The one proxy/TLS rule (``aptui.net``): verify, proxy, and no environment."""
+    from aptui.net import proxy_for, ssl_context
+
+    verify = options.verify
+    tls = _verify(verify) if isinstance(verify, str) else ssl_context(None, verify=verify is not False)
+    return {"verify": tls, "proxy": proxy_for(url, options.proxy), "trust_env": False}
 
 
 def _verify(verify: bool | str) -> bool | ssl.SSLContext:

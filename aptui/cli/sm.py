@@ -143,6 +143,7 @@ def render_view(v: dict[str, Any]) -> None:
         ("created", v["created"]), ("updated", v["updated"]),
     ]
     rows += [(f"config.{k}", val) for k, val in v["config"].items()]
+    rows += [("note", n) for n in v.get("notes", [])]
     for k, val in rows:
         line(f"{k:16} {val}")
 

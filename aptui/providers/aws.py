@@ -6,15 +6,18 @@ Upstream (``aws-provider.ts``): check = ``ListSecrets {MaxResults: 1}``; fetch =
 name once, through ``BatchGetSecretValue`` (≤ 20 ids a call) when two or more names are asked
 for, falling back to ``GetSecretValue`` per name when the batch call is denied or unsupported.
 
-The endpoint comes from botocore's usual resolution (``AWS_ENDPOINT_URL``,
-``AWS_ENDPOINT_URL_SECRETS_MANAGER``) or ``options.extra["endpoint_url"]``; credentials and region
-come only from the connection config. ``api_calls`` counts every AWS request made.
+Credentials, region and an endpoint override (the aptui-only ``endpoint`` field: moto, LocalStack,
+a VPC endpoint; shown as "not AWS") come only from the connection config. botocore's ambient
+sources are switched off: no ``AWS_ENDPOINT_URL*``, no ``~/.aws/config``/``credentials``, no
+``AWS_PROFILE``, no ``AWS_CA_BUNDLE`` or ``HTTPS_PROXY`` (proxy and trust follow ``aptui.net``).
+``api_calls`` counts every AWS request made.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import threading
 from collections import Counter
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aptui.masking import Secret
+from aptui.net import NetRule
 from aptui.providers import errors as E
 from aptui.providers.base import FetchResult, ProviderOptions
 from aptui.providers.retry import RetryPolicy, retry_async, with_timeout
@@ -96,7 +100,7 @@ _SESSION_LOCK = threading.Lock()
 
 
 def boto_client(service: str, access_key: str, secret_key: str, region: str, config: Any,
-                endpoint_url: str | None) -> Any:
+                endpoint_url: str | None, verify: bool | str = True) -> Any:
     """A boto3 client with explicit credentials, built from one shared session.
 
     Creating a boto3 Session loads botocore's data files (100–160 ms); sharing one and passing
@@ -108,9 +112,35 @@ def boto_client(service: str, access_key: str, secret_key: str, region: str, con
         if _SESSION is None:
             import boto3
 
-            _SESSION = boto3.session.Session()
+            _SESSION = boto3.session.Session(botocore_session=hermetic_botocore_session())
         return _SESSION.client(service, aws_access_key_id=access_key, aws_secret_access_key=secret_key,
-                               region_name=region, config=config, endpoint_url=endpoint_url)
+                               region_name=region, config=config, endpoint_url=endpoint_url or None,
+                               verify=verify)
+
+
+def hermetic_botocore_session() -> Any:
+    """A botocore session that reads no environment variable, profile, config or credentials file."""
+    import botocore.session
+    from botocore.configprovider import BOTOCORE_DEFAUT_SESSION_VARIABLES as DEFAULTS  # (sic)
+
+    session_vars = {name: (None, None, default, conv) for name, (_, _, default, conv) in DEFAULTS.items()}
+    session_vars["config_file"] = (None, None, os.devnull, None)
+    session_vars["credentials_file"] = (None, None, os.devnull, None)
+    return botocore.session.Session(session_vars=session_vars)
+
+
+def client_config(timeout: float, rule: NetRule, agent: str) -> Any:
+    """botocore ``Config``: one attempt, timeouts, the proxy rule, configured endpoints ignored."""
+    from botocore.config import Config
+
+    return Config(connect_timeout=timeout, read_timeout=timeout, retries={"total_max_attempts": 1},
+                  user_agent_extra=agent, proxies=rule.botocore_kwargs()["proxies"],
+                  ignore_configured_endpoint_urls=True)
+
+
+def aws_rule(region: str, endpoint: str | None, options: ProviderOptions, service: str = "secretsmanager") -> NetRule:
+    url = endpoint or f"https://{service}.{region or 'us-east-1'}.amazonaws.com"
+    return NetRule.for_url(url, proxy=options.proxy, verify=options.verify_tls)
 
 
 @dataclass
@@ -140,7 +170,8 @@ class AwsProvider:
         self._access_key = config.get("accessKeyId", "")
         self._secret_key = config.get("secretAccessKey", "")
         self._region = config.get("region", "")
-        self._endpoint = (self.options.extra or {}).get("endpoint_url")
+        self._endpoint = (self.options.extra or {}).get("endpoint_url") or config.get("endpoint") or None
+        self.net = aws_rule(self._region, self._endpoint, self.options)
         self._secrets = [self._access_key, self._secret_key]
         self._policy = RetryPolicy.from_options(self.options)
         self._client: Any = None
@@ -158,13 +189,9 @@ class AwsProvider:
     def _boto_client(self) -> Any:
         with self._lock:
             if self._client is None:
-                from botocore.config import Config
-
-                t = float(self.options.timeout)
-                cfg = Config(connect_timeout=t, read_timeout=t, retries={"total_max_attempts": 1},
-                             user_agent_extra="aptui")
+                cfg = client_config(float(self.options.timeout), self.net, "aptui")
                 self._client = boto_client("secretsmanager", self._access_key, self._secret_key, self._region,
-                                           cfg, self._endpoint)
+                                           cfg, self._endpoint, self.net.botocore_kwargs()["verify"])
                 self._client.meta.events.register("before-parse.secrets-manager", check_answer)
             return self._client
 
@@ -230,9 +257,13 @@ class AwsProvider:
     async def check(self) -> None:
         """``ListSecrets MaxResults=1``, as Activepieces' ``checkConnection``."""
         try:
-            await self._call("list_secrets", MaxResults=1)
+            answer = await self._call("list_secrets", MaxResults=1)
         except _AwsCallError as exc:
             raise E.connection_failed(PROVIDER, exc.message, secrets=self._secrets) from None
+        if not isinstance(answer.get("SecretList"), list):
+            raise E.connection_failed(PROVIDER, "ListSecrets answered without a SecretList",
+                                      hint=f"{E.where(self.endpoint())} is not Secrets Manager (a proxy, a portal or "
+                                           "another service?)")
 
     async def fetch_many(self, paths: list[str]) -> dict[str, FetchResult]:
         results: dict[str, FetchResult] = {}

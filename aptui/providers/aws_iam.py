@@ -9,8 +9,8 @@ Used by the rotation tracker and assisted rotation, with a connection's own cred
 Same conventions as ``aptui.providers.aws``: boto3 is imported on first use, every call runs in a
 thread with a timeout, throttling and 5xx are retried with backoff, transport failures are
 ``SECRET_MANAGER_CONNECTION_FAILED`` (exit 4), and every message is scrubbed of the credentials.
-The endpoint comes from botocore (``AWS_ENDPOINT_URL[_IAM|_STS|_SECRETS_MANAGER]``) or
-``options.extra["endpoint_url"]``; IAM is global and signed for us-east-1.
+The endpoint is the connection's own ``endpoint`` override (or ``options.extra["endpoint_url"]``),
+never the environment or ``~/.aws/config``; IAM is global and signed for us-east-1.
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ def _botocore_session() -> Any:
     """The process's botocore session (credentials are always passed per client, never taken from it)."""
     global _SESSION
     if _SESSION is None:
-        import botocore.session
+        from aptui.providers.aws import hermetic_botocore_session
 
-        _SESSION = botocore.session.get_session()
+        _SESSION = hermetic_botocore_session()
     return _SESSION
 
 
@@ -96,7 +96,7 @@ class AwsIam:
         self._access_key = config.get("accessKeyId", "")
         self._secret_key = config.get("secretAccessKey", "")
         self._region = config.get("region", "") or "us-east-1"
-        self._endpoint = (self.options.extra or {}).get("endpoint_url")
+        self._endpoint = (self.options.extra or {}).get("endpoint_url") or config.get("endpoint") or None
         self._secrets = [self._access_key, self._secret_key]
         self._policy = RetryPolicy.from_options(self.options)
         self._clients: dict[str, Any] = {}
@@ -112,16 +112,15 @@ class AwsIam:
         with self._lock:
             client = self._clients.get(service)
             if client is None:
-                from botocore.config import Config
+                from aptui.providers.aws import aws_rule, client_config
 
-                t = float(self.options.timeout)
-                cfg = Config(connect_timeout=t, read_timeout=t, retries={"total_max_attempts": 1},
-                             user_agent_extra="aptui-rotation")
+                rule = aws_rule(self._region, self._endpoint, self.options, service)
+                cfg = client_config(float(self.options.timeout), rule, "aptui-rotation")
                 with _SESSION_LOCK:  # one botocore session: service models are parsed once per process
                     client = _botocore_session().create_client(
                         service, region_name="us-east-1" if service == "iam" else self._region,
                         aws_access_key_id=self._access_key, aws_secret_access_key=self._secret_key,
-                        endpoint_url=self._endpoint, config=cfg)
+                        endpoint_url=self._endpoint, config=cfg, verify=rule.botocore_kwargs()["verify"])
                 self._clients[service] = client
             return client
 

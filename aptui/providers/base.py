@@ -40,6 +40,7 @@ class ProviderOptions:
     timeout: float = 10.0
     retries: int = 3
     verify_tls: bool = True
+    proxy: str | None = None  # the configured proxy (aptui.net applies it to non-loopback URLs only)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

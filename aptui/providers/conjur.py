@@ -24,8 +24,10 @@ from typing import Any
 from urllib.parse import quote
 
 from aptui.masking import Secret
+from aptui.net import NetRule, host_of, plain_http
 from aptui.providers import errors as E
 from aptui.providers.base import FetchResult, ProviderOptions
+from aptui.providers.fields import flag
 from aptui.providers.retry import LoopLock, RetryPolicy, retry_after_seconds, retry_async, with_timeout
 
 PROVIDER = "cyberark-conjur"
@@ -96,6 +98,9 @@ class ConjurProvider:
         self.login = config.get("loginId", "")
         self._api_key = config.get("apiKey", "")
         self._secrets: list[str] = [self._api_key]
+        self._allow_http = flag(config, "allowHttp")
+        self.net = NetRule.for_url(self.url, proxy=self.options.proxy, ca_bundle=config.get("caBundle") or None,
+                                   verify=self.verify_tls)
         self._policy = RetryPolicy.from_options(self.options)
         self._max_age = float((self.options.extra or {}).get("token_max_age", TOKEN_MAX_AGE))
         self._client: Any = None
@@ -121,13 +126,17 @@ class ConjurProvider:
         if self._client is None or self._client_loop is not loop:
             import httpx
 
-            self._client = httpx.AsyncClient(verify=self.verify_tls, timeout=httpx.Timeout(self.options.timeout),
-                                             follow_redirects=False)
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.options.timeout), follow_redirects=False,
+                                             **self.net.httpx_kwargs())
             self._client_loop = loop
         return self._client
 
     async def _request(self, method: str, url: str, *, label: str, headers: dict[str, str] | None = None,
                        content: str | None = None) -> Any:
+        if plain_http(self.url) and not self._allow_http:
+            raise E.connection_failed(PROVIDER, f"plain http:// is refused for {host_of(self.url)}: the API key "
+                                      "would cross the network in clear",
+                                      hint="use https://, or set allowHttp=true on a lab connection")
         client = self._http_client()
 
         async def once() -> Any:

@@ -64,9 +64,13 @@ def _params(provider: str, connection_id: str | None, path: str | None = None,
 
 
 def connection_failed(provider: str, message: str, *, secrets: Iterable[str] = (), hint: str | None = None,
-                      exit_code: int = Exit.FAILED) -> AptuiError:
-    """CONNECTION_FAILED with the provider's message (exit 1: the connection check failed)."""
-    return AptuiError(CONNECTION_FAILED, clean(message, secrets), exit_code=exit_code,
+                      exit_code: int = Exit.FAILED, template: str = "") -> AptuiError:
+    """CONNECTION_FAILED with the provider's message (exit 1: the connection check failed).
+
+    ``template`` is Activepieces' fixed text before the message, kept exactly as upstream builds it
+    (its trailing space too, also when ``message`` is empty); only ``message`` is cleaned.
+    """
+    return AptuiError(CONNECTION_FAILED, template + clean(message, secrets), exit_code=exit_code,
                       hint=clean(hint, secrets) if hint else None, params=_params(provider, None))
 
 

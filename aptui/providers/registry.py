@@ -57,7 +57,8 @@ def fingerprint(provider_id: str, config: dict[str, str], options: ProviderOptio
     """A digest of what makes a client: provider, config and options (no clear values kept)."""
     o = options or ProviderOptions()
     doc = {"p": provider_id, "c": sorted((str(k), str(v)) for k, v in config.items()),
-           "o": [o.timeout, o.retries, o.verify_tls, sorted((str(k), repr(v)) for k, v in (o.extra or {}).items())]}
+           "o": [o.timeout, o.retries, o.verify_tls, o.proxy,
+                 sorted((str(k), repr(v)) for k, v in (o.extra or {}).items())]}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 

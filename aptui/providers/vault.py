@@ -10,19 +10,29 @@ aptui does the same requests with the same verdicts, but
 - reads ``sys/mounts`` once per token (at most every ``MOUNTS_TTL`` seconds);
 - fetches each secret once for all the keys asked of it;
 - reads KV v1 mounts too (labelled: ``upstream_ok=False``, Activepieces fails on them).
+
+Only the connection's own credentials and destination are used: the HTTP adapter is built without
+``hvac.Client`` (which would load ``VAULT_TOKEN``/``~/.vault-token``/``VAULT_CLIENT_CERT``), on a
+``requests`` session that ignores the environment; proxy and TLS trust follow ``aptui.net``.
+A refused AppRole login is never retried with the same secret id in this process: Vault and
+OpenBao lock a role out after 5 refused logins in a row (403, 15 minutes by default).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 import time
 from collections import Counter
 from typing import Any
 
+from aptui.errors import AptuiError
 from aptui.masking import Secret
+from aptui.net import NetRule, plain_http
 from aptui.providers import errors as E
 from aptui.providers.base import FetchResult, ProviderOptions
+from aptui.providers.fields import flag
 from aptui.providers.retry import LoopLock, RetryPolicy, retry_after_seconds, retry_async, with_timeout
 
 PROVIDER = "hashicorp"
@@ -32,8 +42,65 @@ V1_NOTE = ("read from a KV v1 mount (aptui extension): Activepieces reads only t
            "here with \"No secret found at requested path\"")
 MOUNTS_TTL = 60.0
 RENEW_MARGIN = 30.0
-CONCURRENCY = 4
+CONCURRENCY = 8
 RETRY_STATUSES = {412, 429}
+LOCKOUT_THRESHOLD = 5
+UNLOCK_PATH = ("unlock it with `bao write -f sys/locked-users/<approle mount accessor>/unlock/<role id>` "
+               "(`vault write` on Vault; `read sys/locked-users` lists locked roles; needs a token allowed on "
+               "sys/locked-users) or wait for the lockout to end (15 minutes by default)")
+REFUSED_HINT = ("aptui will not retry this secret id: after {n} refused logins in a row Vault/OpenBao lock the "
+                "role out (403 for 15 minutes by default, its valid secret id included); fix the secret id first")
+NOT_RETRIED = "login not sent: this role id/secret id was refused earlier in this session"
+LOCKED_HINT = ("the AppRole login was refused with 403 after {n} refused login(s): the role is most likely locked "
+               "out (user lockout after {max} failed logins in a row, its valid secret id included); ") + UNLOCK_PATH
+LOGIN_403_HINT = ("a 403 on the AppRole login: CIDR bounds (secret_id_bound_cidrs/token_bound_cidrs), the wrong "
+                  "namespace, or a user lockout after earlier failed logins; for a lockout, ") + UNLOCK_PATH
+INSECURE = "plain http:// is refused for {host}: the AppRole credentials would cross the network in clear"
+
+# Refused logins in this process: ``(url, namespace, role id) -> consecutive refusals`` and the
+# digests of refused secret ids, so no refused secret id is ever sent again (lockout, see above).
+_FAILURES: Counter[tuple[str, str | None, str]] = Counter()
+_REFUSED: set[tuple[str, str | None, str, str]] = set()
+
+
+def forget_refusals() -> None:
+    """Drop the record of refused logins (tests; a new process starts empty)."""
+    _FAILURES.clear()
+    _REFUSED.clear()
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class LoginGuard:
+    """The lockout rule for one AppRole identity: never resend a refused secret id, explain a 403."""
+
+    def __init__(self, url: str, namespace: str | None, role_id: str, secret_id: str) -> None:
+        self.key = (url, namespace, role_id)
+        self.refused = (*self.key, _digest(secret_id))
+
+    def before(self) -> None:
+        """Raise instead of sending a login whose secret id was refused in this process."""
+        if self.refused in _REFUSED:
+            raise E.connection_failed(PROVIDER, NOT_RETRIED, hint=REFUSED_HINT.format(n=LOCKOUT_THRESHOLD))
+
+    def failed(self, status: int, body: Any, secrets: list[str]) -> AptuiError:
+        """The error for a login answered ``status`` (>= 400), with the lockout facts in the hint."""
+        reason = vault_errors(body)
+        extra: str | None = None
+        if status == 400:
+            _FAILURES[self.key] += 1
+            _REFUSED.add(self.refused)
+            extra = REFUSED_HINT.format(n=LOCKOUT_THRESHOLD)
+        elif status == 403:
+            failed = _FAILURES[self.key]
+            extra = LOCKED_HINT.format(n=failed, max=LOCKOUT_THRESHOLD) if failed else LOGIN_403_HINT
+        hint = "; ".join(p for p in (reason, extra) if p) or None
+        return E.connection_failed(PROVIDER, E.http_status_message(status), secrets=secrets, hint=hint)
+
+    def succeeded(self) -> None:
+        _FAILURES.pop(self.key, None)
 
 
 def split_path(path: str) -> tuple[str, str] | None:
@@ -84,6 +151,9 @@ class VaultProvider:
         self.connection_id = connection_id
         self.url, self.namespace, self._role_id, self._secret_id = approle_config(config)
         self._secrets: list[str] = [self._role_id, self._secret_id]
+        self._allow_http = flag(config, "allowHttp")
+        self.net = NetRule.for_url(self.url, proxy=self.options.proxy, ca_bundle=config.get("caBundle") or None,
+                                   verify=self.options.verify_tls)
         self._policy = RetryPolicy.from_options(self.options)
         self._client: Any = None
         self._lock = threading.Lock()
@@ -101,22 +171,26 @@ class VaultProvider:
 
     # --- HTTP through hvac's adapter ---------------------------------------------------------------
 
-    def _hvac(self) -> Any:
+    def _adapter(self) -> Any:
+        """hvac's RawAdapter on an env-free session: no ambient token, client cert, CA, proxy or namespace."""
         with self._lock:
             if self._client is None:
-                import hvac
                 from hvac.adapters import RawAdapter
 
-                self._client = hvac.Client(url=self.url, namespace=self.namespace, timeout=self.options.timeout,
-                                           verify=self.options.verify_tls, adapter=RawAdapter)
+                session = self.net.requests_session()
+                adapter = RawAdapter(base_uri=self.url, token=None, cert=None, verify=session.verify,
+                                     timeout=self.options.timeout, proxies=session.proxies, session=session,
+                                     namespace=self.namespace)
+                adapter.token = None  # belt and braces: hvac puts adapter.token on every request
+                self._client = adapter
             return self._client
 
     def _send(self, method: str, path: str, token: str | None,
               body: dict[str, Any] | None) -> tuple[int, Any, str | None]:
         """``(status, JSON body or None, Retry-After header)``."""
-        client = self._hvac()
+        adapter = self._adapter()
         headers = {"X-Vault-Token": token} if token else {}
-        resp = client.adapter.request(method, path, headers=headers, raise_exception=False, json=body)
+        resp = adapter.request(method, path, headers=headers, raise_exception=False, json=body)
         try:
             data = resp.json() if resp.content else None
         except ValueError:
@@ -125,6 +199,13 @@ class VaultProvider:
 
     async def _http(self, method: str, path: str, *, token: str | None, label: str,
                     body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        if plain_http(self.url) and not self._allow_http:
+            from urllib.parse import urlsplit
+
+            raise E.connection_failed(PROVIDER, INSECURE.format(host=urlsplit(self.url).hostname),
+                                      hint="use https://; http:// is for 127.0.0.1, ::1 or localhost, or set "
+                                           "allowHttp=true on a lab connection")
+
         async def once() -> tuple[int, Any, str | None]:
             self.calls[label] += 1
             return await with_timeout(asyncio.to_thread(self._send, method, path, token, body),
@@ -152,12 +233,14 @@ class VaultProvider:
         return self._deadline is not None and time.monotonic() >= self._deadline
 
     async def _login(self) -> str:
+        guard = LoginGuard(self.url, self.namespace, self._role_id, self._secret_id)
+        guard.before()
         self.logins += 1
         status, body = await self._http("POST", "/v1/auth/approle/login", token=None, label="login",
                                         body={"role_id": self._role_id, "secret_id": self._secret_id})
         if status >= 400:
-            raise E.connection_failed(PROVIDER, E.http_status_message(status), secrets=self._secrets,
-                                      hint=vault_errors(body))
+            raise guard.failed(status, body, self._secrets)
+        guard.succeeded()
         auth = body.get("auth") if isinstance(body, dict) else None
         token = auth.get("client_token") if isinstance(auth, dict) else None
         if not token:
@@ -197,7 +280,7 @@ class VaultProvider:
             return self._mounts
         status, body = await self._authed("GET", "/v1/sys/mounts", "sys/mounts")
         if status >= 400:
-            raise E.connection_failed(PROVIDER, MOUNTS_DENIED + E.http_status_message(status),
+            raise E.connection_failed(PROVIDER, E.http_status_message(status), template=MOUNTS_DENIED,
                                       secrets=self._secrets, hint=vault_errors(body))
         self._mounts = parse_mounts(body)
         self._mounts_key = (self._token, time.monotonic())
@@ -249,7 +332,7 @@ class VaultProvider:
             client, self._client = self._client, None
         self._token = None
         if client is not None:
-            await asyncio.to_thread(client.adapter.close)
+            await asyncio.to_thread(client.close)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -295,7 +378,7 @@ class VaultProvider:
                 parts.append(f"version {meta.get('version')} is destroyed")
             elif meta.get("deletion_time"):
                 parts.append(f"version {meta.get('version')} was deleted at {meta.get('deletion_time')}")
-        elif status == 404:
+        elif status in (403, 404):  # a real Vault answers 403 here under a secret/data/* policy
             mount, info = await self._mount_info(mount_path)
             rest = mount_path.strip("/")[len(mount or ""):].lstrip("/") if mount else ""
             if kv_version(info) == "2" and not rest.startswith(("data/", "metadata/")) and rest != "data":

@@ -24,10 +24,12 @@ from urllib.parse import quote
 from aptui.clock import parse_iso
 from aptui.errors import AptuiError, Exit
 from aptui.masking import Secret
+from aptui.net import NetRule, plain_http
 from aptui.providers import errors as E
 from aptui.providers.base import ProviderOptions
+from aptui.providers.fields import flag
 from aptui.providers.retry import RetryPolicy, retry_async, with_timeout
-from aptui.providers.vault import approle_config
+from aptui.providers.vault import INSECURE, LoginGuard, approle_config
 
 PROVIDER = "hashicorp"
 CODE = "VAULT_REQUEST_FAILED"
@@ -89,6 +91,9 @@ class VaultAppRole:
         self.options = options or ProviderOptions()
         self.url, self.namespace, self._role_id, self._secret_id = approle_config(config)
         self._secrets: list[str] = [self._role_id, self._secret_id]
+        self._allow_http = flag(config, "allowHttp")
+        self.net = NetRule.for_url(self.url, proxy=self.options.proxy, ca_bundle=config.get("caBundle") or None,
+                                   verify=self.options.verify_tls)
         self._policy = RetryPolicy.from_options(self.options)
         self._http: Any = None
         self.calls: Counter[str] = Counter()
@@ -109,8 +114,8 @@ class VaultAppRole:
             headers = {"X-Vault-Request": "true"}
             if self.namespace:
                 headers["X-Vault-Namespace"] = self.namespace
-            self._http = httpx.AsyncClient(base_url=self.url, headers=headers, verify=self.options.verify_tls,
-                                           timeout=float(self.options.timeout))
+            self._http = httpx.AsyncClient(base_url=self.url, headers=headers, timeout=float(self.options.timeout),
+                                           **self.net.httpx_kwargs())
         return self._http
 
     async def aclose(self) -> None:
@@ -122,6 +127,11 @@ class VaultAppRole:
                        body: dict[str, Any] | None = None) -> tuple[int, Any]:
         import httpx
 
+        if plain_http(self.url) and not self._allow_http:
+            from urllib.parse import urlsplit
+
+            raise E.connection_failed(PROVIDER, INSECURE.format(host=urlsplit(self.url).hostname),
+                                      hint="use https://, or set allowHttp=true on a lab connection")
         http = await self._client()
         headers = {"X-Vault-Token": token.reveal()} if token else {}
 
@@ -149,11 +159,13 @@ class VaultAppRole:
 
     # -- calls --------------------------------------------------------------------------------------
     async def login(self) -> Login:
+        guard = LoginGuard(self.url, self.namespace, self._role_id, self._secret_id)
+        guard.before()
         status, body = await self._request("POST", "/v1/auth/approle/login", label="login",
                                            body={"role_id": self._role_id, "secret_id": self._secret_id})
         if status >= 400:
-            raise E.connection_failed(PROVIDER, E.http_status_message(status), secrets=self._secrets,
-                                      hint=_errors(body))
+            raise guard.failed(status, body, self._secrets)
+        guard.succeeded()
         auth = body.get("auth") if isinstance(body, dict) else None
         token = auth.get("client_token") if isinstance(auth, dict) else None
         if not token:

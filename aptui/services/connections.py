@@ -17,8 +17,9 @@ from typing import Any
 
 from aptui.errors import AptuiError, usage
 from aptui.masking import Secret
+from aptui.net import require_secure
 from aptui.providers.base import Provider, ProviderOptions
-from aptui.providers.fields import PROVIDERS
+from aptui.providers.fields import PROVIDERS, flag
 from aptui.services.context import Context
 from aptui.store import connections as store_conn
 from aptui.store.cache import cache_for
@@ -31,7 +32,8 @@ ProviderFactory = Callable[..., Provider]
 
 def provider_options(ctx: Context, provider_id: str) -> ProviderOptions:
     verify = ctx.settings.conjur_verify_tls if provider_id == "cyberark-conjur" else True
-    return ProviderOptions(timeout=ctx.settings.timeout, retries=ctx.settings.retries, verify_tls=verify)
+    return ProviderOptions(timeout=ctx.settings.timeout, retries=ctx.settings.retries, verify_tls=verify,
+                           proxy=ctx.settings.proxy or None)
 
 
 def default_factory() -> ProviderFactory:
@@ -120,6 +122,9 @@ def validate_config(provider_id: str, config: dict[str, Any]) -> dict[str, str]:
             raise usage(f"missing required field {f.name!r} for provider {provider_id}",
                         hint=("give it with --set-env, stdin or the prompt" if f.secret
                               else f"give it with --set {f.name}=VALUE"))
+    if provider_id in ("hashicorp", "cyberark-conjur") and clear.get("url"):
+        require_secure(clear["url"], allow_http=flag(clear, "allowHttp"),
+                       what="Vault AppRole" if provider_id == "hashicorp" else "Conjur")
     return clear
 
 
@@ -174,7 +179,21 @@ def view(ctx: Context, conn: Connection, *, entries: int | None = None,
         "cache": {"entries": entries, "valueTtl": value_ttl, "statusTtl": status_ttl},
         "config": shown,
         "credentialSetAt": conn.credential_set_at,
+        "notes": destination_notes(conn.provider_id, shown),
     }
+
+
+def destination_notes(provider_id: str, config: dict[str, str]) -> list[str]:
+    """What the connection's destination means: an AWS endpoint override is not AWS; http:// labs."""
+    notes: list[str] = []
+    if provider_id == "aws" and config.get("endpoint"):
+        notes.append(f"endpoint override {config['endpoint']}: not AWS (aptui-only; Activepieces always talks to "
+                     "AWS Secrets Manager in the region)")
+    if provider_id in ("hashicorp", "cyberark-conjur") and flag(config, "allowHttp"):
+        notes.append("allowHttp: plain http:// allowed for a lab (aptui-only); `aptui audit hardening` reports it")
+    if config.get("caBundle"):
+        notes.append(f"TLS trust: only the CA bundle {config['caBundle']} (aptui-only)")
+    return notes
 
 
 # -- use cases ----------------------------------------------------------------------------------------
@@ -229,9 +248,9 @@ async def add(ctx: Context, *, provider_id: str, name: str, config: dict[str, An
             await live_check(ctx, provider_id, clear, connection_id=connection_id)
         except AptuiError as err:
             ctx.audit("sm.add", name, "refused", f"{err.code}; nothing saved")
+            hint = "nothing was saved; fix the connection or pass --no-test to save it untested"
             raise AptuiError(err.code, err.message, exit_code=err.exit_code, params=err.params,
-                             hint="nothing was saved; fix the connection or pass --no-test to save it "
-                                  "untested") from None
+                             hint=f"{err.hint}; {hint}" if err.hint else hint) from None
     conn = store_conn.create(ctx.store, provider_id=provider_id, name=name, config=clear, scope=scope,
                              project_ids=project_ids, connection_id=connection_id, value_ttl=value_ttl,
                              status_ttl=status_ttl, tested_ok=True if test_first else None)
@@ -283,8 +302,9 @@ async def update(ctx: Context, id_or_name: str, *, name: str | None = None, scop
         except AptuiError as err:
             store_conn.record_test(ctx.store, conn.id, False, err.one_line())
             ctx.audit("sm.update", conn.id, "refused", f"{err.code}; nothing saved")
+            hint = "nothing was changed; fix the values or pass --no-test"
             raise AptuiError(err.code, err.message, exit_code=err.exit_code, params=err.params,
-                             hint="nothing was changed; fix the values or pass --no-test") from None
+                             hint=f"{err.hint}; {hint}" if err.hint else hint) from None
     updated, changed_secrets = store_conn.update(
         ctx.store, conn.id, name=name, scope=scope, project_ids=project_ids, config=new_config,
         value_ttl=value_ttl, status_ttl=status_ttl, clear_ttls=reset_ttls,
@@ -325,6 +345,7 @@ async def test(ctx: Context, id_or_name: str, *, use_cache: bool = False) -> dic
         notes.append("TLS: aptui verifies Conjur's certificate; Activepieces does not (rejectUnauthorized: false)"
                      if ctx.settings.conjur_verify_tls else
                      "TLS: certificate verification is off, as in Activepieces (providers.conjur_verify_tls)")
+    notes.extend(destination_notes(conn.provider_id, conn.public_config))
     err: AptuiError | None = None
     try:
         config = store_conn.auth(ctx.store, conn)

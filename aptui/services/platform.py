@@ -345,7 +345,7 @@ async def rotate_mcp_token(ctx: Context, profile: ProfileRef = None, *, project:
 def build_secret_manager_body(*, provider_id: str, name: str, scope: str, project_ids: list[str] | None,
                               config: dict[str, Any]) -> dict[str, Any]:
     """Validate against Activepieces' fields and build ``ConnectSecretManagerRequestSchema``."""
-    from aptui.providers.fields import PROVIDERS
+    from aptui.providers.fields import PROVIDERS, upstream_config
 
     spec = PROVIDERS.get(provider_id)
     if spec is None:
@@ -365,7 +365,8 @@ def build_secret_manager_body(*, provider_id: str, name: str, scope: str, projec
     if missing:
         raise usage(f"missing field {missing[0]!r} for {provider_id}")
     return ap_sm.connect_body(provider_id=provider_id, name=name, scope=scope,
-                              project_ids=project_ids if scope == "PROJECT" else None, config=config)
+                              project_ids=project_ids if scope == "PROJECT" else None,
+                              config=upstream_config(provider_id, config))
 
 
 async def list_remote_secret_managers(ctx: Context, profile: ProfileRef = None, *,

@@ -230,7 +230,8 @@ def client_options(ctx: Context, profile: Profile):
     verify: bool | str = profile.ca_bundle or True
     if not profile.verify_tls:
         verify = False
-    return ClientOptions(timeout=ctx.settings.timeout, retries=ctx.settings.retries, verify=verify)
+    return ClientOptions(timeout=ctx.settings.timeout, retries=ctx.settings.retries, verify=verify,
+                         proxy=ctx.settings.proxy or None)
 
 
 def client_for(ctx: Context, profile: Profile, *, api_key: Secret | None = None, require: bool = True):

@@ -16,6 +16,7 @@ def _aws_env(moto_aws):
 
 def _add_aws(run_cli, moto_aws, name="prod-aws", *extra):
     return run_cli("sm", "add", "--provider", "aws", "--name", name, "--set", "region=us-east-1",
+                   "--set", f"endpoint={moto_aws.endpoint}",
                    "--set-env", "accessKeyId=AK", "--set-env", "secretAccessKey=SK", *extra, "--json",
                    env=_aws_env(moto_aws))
 
@@ -29,13 +30,16 @@ def test_add_list_show_test_remove_aws(run_cli, moto_aws):
     assert listed.code == 0 and [c["name"] for c in listed.json["data"]] == ["prod-aws"]
     assert listed.json.get("note")
     shown = run_cli("sm", "show", "prod-aws", "--json")
-    assert shown.json["config"] == {"accessKeyId": "set", "secretAccessKey": "set", "region": "us-east-1"}
+    assert shown.json["config"] == {"accessKeyId": "set", "secretAccessKey": "set", "region": "us-east-1",
+                                    "endpoint": moto_aws.endpoint}
+    assert any("not AWS" in n for n in shown.json["notes"])
+    assert "not AWS" in run_cli("sm", "show", "prod-aws").out
     for out in (r.out, listed.out, shown.out, run_cli("sm", "list").out, run_cli("sm", "show", conn["id"]).out):
         assert SECRET_KEY not in out and "AKIAMOTOADMIN" not in out
     tested = run_cli("sm", "test", "prod-aws", "--json")
     assert tested.code == 0 and tested.json["ok"] is True
     text = run_cli("sm", "test", conn["id"])
-    assert text.code == 0 and "connected" in text.out
+    assert text.code == 0 and "connected" in text.out and "not AWS" in text.out
     log = run_cli("audit", "log", "--json").out
     assert SECRET_KEY not in log and "sm.add" in log and "sm.test" in log
     refused = run_cli("sm", "remove", "prod-aws")
@@ -48,10 +52,11 @@ def test_add_list_show_test_remove_aws(run_cli, moto_aws):
 
 def test_add_with_secret_fields_on_stdin(run_cli, moto_aws):
     body = json.dumps({"accessKeyId": "AKIASTDIN00000000000", "secretAccessKey": SECRET_KEY})
-    r = run_cli("sm", "add", "--provider", "aws", "--name", "stdin-aws", "--set", "region=us-east-1", "--json",
-                input=body)
+    r = run_cli("sm", "add", "--provider", "aws", "--name", "stdin-aws", "--set", "region=us-east-1",
+                "--set", f"endpoint={moto_aws.endpoint}", "--json", input=body)
     assert r.code == 0, r.err
     one = run_cli("sm", "add", "--provider", "aws", "--name", "one-line", "--set", "region=us-east-1",
+                  "--set", f"endpoint={moto_aws.endpoint}",
                   "--set-env", "accessKeyId=AK", input=SECRET_KEY + "\n", env=_aws_env(moto_aws))
     assert one.code == 0, one.err
     assert SECRET_KEY not in r.out + r.err + one.out + one.err

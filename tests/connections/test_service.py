@@ -117,7 +117,7 @@ async def test_update(ctx, fake_provider):
 
 
 async def test_update_optional_field_can_be_cleared(ctx, fake_provider):
-    cfg = {"url": "http://vault", "namespace": "team", "roleId": "r-id", "secretId": "s-id"}
+    cfg = {"url": "https://vault", "namespace": "team", "roleId": "r-id", "secretId": "s-id"}
     v = await svc.add(ctx, provider_id="hashicorp", name="vault", config=cfg)
     u = await svc.update(ctx, v["id"], set_fields={"namespace": ""})
     assert "namespace" not in sc.auth(ctx.store, v["id"]) and u["changedFields"] == ["namespace"]

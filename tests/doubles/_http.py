@@ -10,6 +10,8 @@ import json
 import socket
 import ssl
 import threading
+import urllib.error
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,10 +30,7 @@ class Request:
     body: bytes
 
     def json(self) -> Any:
-        try:
-            return json.loads(self.body or b"null")
-        except ValueError:
-            return None
+        return json_or_none(self.body)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -251,3 +250,26 @@ def closed_port_url() -> str:
     port = s.getsockname()[1]
     s.close()
     return f"http://127.0.0.1:{port}"
+
+
+def json_or_none(body: bytes) -> Any:
+    """A body as JSON, or None when it is not JSON."""
+    try:
+        return json.loads(body or b"null")
+    except ValueError:
+        return None
+
+
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never an ambient proxy
+
+
+def forward(upstream: str, req: Request, *, keep_host: bool = False) -> tuple[int, bytes, str]:
+    """Send ``req`` on to ``upstream`` (no proxy): ``(status, body, content type)``."""
+    skip = {"content-length", "connection", "accept-encoding"} | (set() if keep_host else {"host"})
+    headers = {k: v for k, v in req.headers.items() if k not in skip}
+    fwd = urllib.request.Request(upstream + req.raw_path, data=req.body or None, method=req.method, headers=headers)
+    try:
+        with _DIRECT.open(fwd, timeout=30) as resp:
+            return resp.status, resp.read(), resp.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read(), err.headers.get("Content-Type", "")

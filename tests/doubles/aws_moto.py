@@ -2,11 +2,12 @@
 
 - ``moto_server`` (session): ``python -m moto.server -H 127.0.0.1 -p 0`` as a subprocess; killed at
   session end.
-- ``moto_aws`` (function): resets moto, points ``AWS_ENDPOINT_URL`` at it for this test only
-  (monkeypatch; the CLI subprocesses of ``run_cli`` inherit it), isolates AWS config files, and
-  yields a ``MotoAws`` with the endpoint, an aptui connection config and helpers
-  (``client()``, ``create_secret()``, ``iam_user()``, ``enforce_auth()``). Auth enforcement is
-  switched off again after the test.
+- ``moto_aws`` (function): resets moto and yields a ``MotoAws`` with the endpoint, an aptui
+  connection config carrying the endpoint override (``config()``: the stored ``endpoint`` field,
+  as an operator would save it) and helpers (``client()``, ``create_secret()``, ``iam_user()``,
+  ``enforce_auth()``). The ambient AWS environment points somewhere dead (``AWS_ENDPOINT_URL``,
+  ``AWS_ACCESS_KEY_ID``...), so a test passes only if aptui uses the connection's own endpoint and
+  keys. Auth enforcement is switched off again after the test.
 
 moto accepts any credentials until ``enforce_auth()`` (``POST /moto-api/reset-auth`` with ``0``);
 after that only keys created through moto's IAM work, with their IAM policies applied.
@@ -29,12 +30,13 @@ from typing import Any
 
 import pytest
 
-from tests.doubles._http import DoubleServer, Reply, Request
+from tests.doubles._http import DoubleServer, Reply, Request, forward
 
 REGION = "us-east-1"
 ADMIN_KEY = "AKIAMOTOADMIN0000000"
 ADMIN_SECRET = "moto-admin-secret-key-not-real-0000000000"
 _RUNNING = re.compile(r"Running on (http://127\.0\.0\.1:\d+)")
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never an ambient proxy
 
 
 class MotoServer:
@@ -69,7 +71,7 @@ class MotoServer:
     def post(self, path: str, data: bytes = b"", *, endpoint: str | None = None) -> bytes:
         req = urllib.request.Request((endpoint or self.endpoint) + path, data=data, method="POST",
                                      headers={"Content-Type": "text/plain"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with _OPENER.open(req, timeout=10) as resp:
             return resp.read()
 
     def reset(self) -> None:
@@ -93,7 +95,8 @@ class MotoAws:
     def config(self, access_key_id: str = ADMIN_KEY, secret_access_key: str = ADMIN_SECRET,
                region: str | None = None) -> dict[str, str]:
         """An aptui/Activepieces AWS connection config."""
-        return {"accessKeyId": access_key_id, "secretAccessKey": secret_access_key, "region": region or self.region}
+        return {"accessKeyId": access_key_id, "secretAccessKey": secret_access_key, "region": region or self.region,
+                "endpoint": self.endpoint}
 
     def client(self, service: str = "secretsmanager", *, access_key_id: str = ADMIN_KEY,
                secret_access_key: str = ADMIN_SECRET) -> Any:
@@ -151,15 +154,7 @@ class AwsFaultProxy(DoubleServer):
             return [(r.header("X-Amz-Target") or "").rpartition(".")[2] for r in self.requests]
 
     def route(self, req: Request) -> Reply:
-        skip = {"content-length", "connection", "accept-encoding"}  # keep Host: it is signed
-        headers = {k: v for k, v in req.headers.items() if k not in skip}
-        fwd = urllib.request.Request(self.upstream + req.raw_path, data=req.body or None, method=req.method,
-                                     headers=headers)
-        try:
-            with urllib.request.urlopen(fwd, timeout=30) as resp:
-                status, body, ctype = resp.status, resp.read(), resp.headers.get("Content-Type", "")
-        except urllib.error.HTTPError as err:
-            status, body, ctype = err.code, err.read(), err.headers.get("Content-Type", "")
+        status, body, ctype = forward(self.upstream, req, keep_host=True)  # keep Host: it is signed
         target = req.header("X-Amz-Target") or ""
         if self.reverse_batch and target.endswith("BatchGetSecretValue") and status == 200:
             doc = json.loads(body)
@@ -184,7 +179,9 @@ def moto_server():
 @pytest.fixture
 def moto_aws(moto_server, monkeypatch, tmp_path):
     moto_server.reset()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint)
+    from tests.doubles._http import closed_port_url
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", closed_port_url())  # never used: the endpoint is stored
     monkeypatch.delenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_DEFAULT_PROFILE", raising=False)

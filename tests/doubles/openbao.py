@@ -24,6 +24,7 @@ Typical use::
         role = openbao.approle("t-x", policies=["activepieces"], token_ttl="2s")
         config = openbao.config(role)                     # aptui/Activepieces connection config
         openbao.create_namespace("team-a/other")          # parents must exist
+        ns = openbao.fresh_namespace()                    # a test's own namespace, laid out like the root
 
 Every helper talks to the server with a proxy-less, env-free HTTP client (``request``), so an
 ambient ``HTTP_PROXY``, ``VAULT_TOKEN`` or ``~/.vault-token`` never changes what the setup does.
@@ -55,7 +56,8 @@ path "sys/mounts" { capabilities = ["read"] }
 NO_MOUNTS_POLICY = """
 path "secret/data/*" { capabilities = ["read", "list"] }
 """
-# What secret-id rotation needs on top (documented in docs/providers.md).
+# What secret-id rotation needs on top (documented in docs/providers.md); fill in {role} with
+# str.replace (the HCL braces rule out str.format).
 ROTATION_POLICY = """
 path "auth/approle/role/{role}/secret-id" { capabilities = ["update"] }
 path "auth/approle/role/{role}/secret-id/lookup" { capabilities = ["update"] }
@@ -265,16 +267,26 @@ class OpenBao:
             config["namespace"] = role.namespace
         return config
 
+    def lay_out(self, namespace: str = "") -> None:
+        """One namespace: KV v2 ``secret/``, KV v1 ``kv/``, AppRole, policies ``activepieces`` and ``no-mounts``."""
+        if namespace:
+            self.create_namespace(namespace)
+        self.enable_kv("secret", 2, namespace=namespace)
+        self.enable_kv("kv", 1, namespace=namespace)
+        self.enable_approle(namespace=namespace)
+        self.write_policy("activepieces", ACTIVEPIECES_POLICY, namespace=namespace)
+        self.write_policy("no-mounts", NO_MOUNTS_POLICY, namespace=namespace)
+
     def standard_layout(self) -> None:
-        """Root, ``team-a`` and ``team-a/child``: KV v2 ``secret/``, KV v1 ``kv/``, AppRole, policies."""
+        """Root, ``team-a`` and ``team-a/child``, each laid out by ``lay_out``."""
         for ns in NAMESPACES:
-            if ns:
-                self.create_namespace(ns)
-            self.enable_kv("secret", 2, namespace=ns)
-            self.enable_kv("kv", 1, namespace=ns)
-            self.enable_approle(namespace=ns)
-            self.write_policy("activepieces", ACTIVEPIECES_POLICY, namespace=ns)
-            self.write_policy("no-mounts", NO_MOUNTS_POLICY, namespace=ns)
+            self.lay_out(ns)
+
+    def fresh_namespace(self, prefix: str = "t") -> str:
+        """A new top-level namespace laid out like the root: a test's own secrets, paths and roles."""
+        name = f"{prefix}-{pysecrets.token_hex(4)}"
+        self.lay_out(name)
+        return name
 
 
 @pytest.fixture(scope="session")

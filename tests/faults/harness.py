@@ -131,7 +131,7 @@ def provider_config(target: str, url: str, up: Upstreams) -> dict[str, str]:
     if target == "aws":
         from tests.doubles.aws_moto import ADMIN_KEY, ADMIN_SECRET, REGION
 
-        return {"accessKeyId": ADMIN_KEY, "secretAccessKey": ADMIN_SECRET, "region": REGION}
+        return {"accessKeyId": ADMIN_KEY, "secretAccessKey": ADMIN_SECRET, "region": REGION, "endpoint": url}
     if target == "hashicorp":
         return {"url": url, "roleId": up.vault_role[0], "secretId": up.vault_role[1]}
     if target == "cyberark-conjur":
@@ -175,8 +175,6 @@ def prepare(case: Case, home: Path, up: Upstreams, proxy: FaultProxy | None) -> 
         url = proxy.url if proxy is not None else ""
         if case.target in PROVIDERS:
             config = provider_config(case.target, url, up)
-            if case.target == "aws":
-                env["AWS_ENDPOINT_URL"] = url
             if case.command == "ref test":
                 store_conn.create(ctx.store, provider_id=case.target, name=f"fault-{case.target}", config=config,
                                   connection_id=CONN_IDS[case.target], tested_ok=True)

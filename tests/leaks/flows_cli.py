@@ -36,6 +36,7 @@ def clear_faults(*doubles) -> None:
 def connections(w: World) -> None:
     """``sm add/list/show/test/update/remove`` and their error paths."""
     made = w.json("sm", "add", "--provider", "aws", "--name", "prod-aws", "--set", "region=us-east-1",
+                  "--set", f"endpoint={w.moto.endpoint}",
                   "--set-env", "accessKeyId=CAN_AWS_KEY_ID", "--set-env", "secretAccessKey=CAN_AWS_SECRET")
     w.ids["aws"] = made["connection"]["id"]
     vault_secrets = json.dumps({"roleId": w.env["CAN_VAULT_ROLE_ID"], "secretId": w.env["CAN_VAULT_SECRET_ID"]})
@@ -243,6 +244,7 @@ def rotation(w: World) -> None:
     w.scanner.harvest("rotation_user_secret_key", secret)
     w.env["ROT_KEY_ID"], w.env["ROT_SECRET"] = key_id, secret
     w.cli("sm", "add", "--provider", "aws", "--name", "rot-aws", "--set", "region=us-east-1",
+          "--set", f"endpoint={w.moto.endpoint}",
           "--set-env", "accessKeyId=ROT_KEY_ID", "--set-env", "secretAccessKey=ROT_SECRET")
     w.cli("rotation", "list", code=(0, 1, 4))
     w.json("rotation", "list", code=(0, 1, 4))

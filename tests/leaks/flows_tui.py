@@ -70,7 +70,7 @@ async def run(w: World, app: Any, pilot: Any) -> None:
     form = app.screen
     assert isinstance(form, FormScreen)
     fill(form, name="tui-aws", accessKeyId=c.make("tui_aws_key_id", "aws-key-id"),
-         secretAccessKey=c.make("tui_aws_secret", "aws-secret"), region="us-east-1")
+         secretAccessKey=c.make("tui_aws_secret", "aws-secret"), region="us-east-1", endpoint=w.moto.endpoint)
     await pilot.pause()
     s.shot("add form filled")
     await pilot.press("ctrl+s")
@@ -237,7 +237,8 @@ def seed(w: World, ctx: Any) -> None:
     profiles.create(ctx.store, "prod", w.ap.url, api_key=Secret(w.env["CAN_AP_KEY"]), default_project=PROJECT,
                     make_default=True)
     aws = store_conn.create(ctx.store, provider_id="aws", name="prod-aws", tested_ok=True, config={
-        "accessKeyId": w.env["CAN_AWS_KEY_ID"], "secretAccessKey": w.env["CAN_AWS_SECRET"], "region": "us-east-1"})
+        "accessKeyId": w.env["CAN_AWS_KEY_ID"], "secretAccessKey": w.env["CAN_AWS_SECRET"], "region": "us-east-1",
+        "endpoint": w.moto.endpoint})
     bad = store_conn.create(ctx.store, provider_id="hashicorp", name="vault-bad", config={
         "url": w.vault.url, "roleId": w.env["CAN_VAULT_ROLE_ID"], "secretId": w.env["CAN_VAULT_WRONG_SECRET_ID"]})
     w.ids["aws"], w.ids["vault_bad"] = aws.id, bad.id

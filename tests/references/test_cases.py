@@ -123,14 +123,14 @@ async def test_case_live(case, ctx, request):
             aws.create_secret(name, _binary(text))
         config = aws.config()
     else:
-        vault = request.getfixturevalue("vault_double")
-        role_id, secret_id = vault.add_approle("app")
+        bao = request.getfixturevalue("openbao")  # a real OpenBao; each case in its own namespace
+        ns = bao.fresh_namespace("case")
+        role = bao.approle("app", namespace=ns)
         for mount_and_path, data in _kv2_leaves(fixture.get("kv2") or {}):
             mount, _, path = mount_and_path.partition("/")
-            if (vault.mounts.get(("", f"{mount}/")) is None):
-                vault.enable_kv(mount, version=2)
-            vault.put(mount, path, data)
-        config = vault.config(role_id, secret_id)
+            bao.enable_kv(mount, 2, namespace=ns)
+            bao.write_kv2(mount, path, data, namespace=ns)
+        config = bao.config(role)
     store_conn.create(ctx.store, provider_id=provider, name=f"live-{provider}", config=config, scope=scope,
                       project_ids=conn_projects, connection_id=FIXTURE_IDS[provider])
     result = await svc.test_reference(ctx, case["input"], project_ids=asked)

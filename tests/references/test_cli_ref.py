@@ -13,7 +13,8 @@ PASSWORD = "s3cr3t-db-password"
 def aws_conn(run_cli, moto_aws):
     moto_aws.create_secret("prod/db", {"password": PASSWORD, "user": "app", "port": 5432})
     r = run_cli("sm", "add", "--provider", "aws", "--name", "prod-aws", "--set", "region=us-east-1",
-                "--set-env", "accessKeyId=AK", "--set-env", "secretAccessKey=SK", "--json",
+                "--set", f"endpoint={moto_aws.endpoint}", "--set-env", "accessKeyId=AK", "--set-env",
+                "secretAccessKey=SK", "--json",
                 env={"AK": "AKIAMOTO000000000000", "SK": "moto-secret-000"})
     assert r.code == 0, r.err
     return r.json["connection"]["id"]

@@ -53,13 +53,12 @@ async def test_aws_wrong_credentials(ctx, moto_aws):
     assert "wrong-secret" not in r.error.one_line()
 
 
-async def test_vault_kv2_kv1_and_bad_login(ctx, vault_double):
-    role_id, secret_id = vault_double.add_approle("app")
-    vault_double.put("secret", "keys", {"api": "kv2-value", "empty": ""})
-    vault_double.enable_kv("kv", version=1)
-    vault_double.put("kv", "app", {"password": "kv1-value"})
-    conn = await conn_svc.add(ctx, provider_id="hashicorp", name="vault",
-                              config=vault_double.config(role_id, secret_id))
+async def test_vault_kv2_kv1_and_bad_login(ctx, openbao):
+    ns = openbao.fresh_namespace()
+    role = openbao.approle("app", namespace=ns)
+    openbao.write_kv2("secret", "keys", {"api": "kv2-value", "empty": ""}, namespace=ns)
+    openbao.write_kv1("kv", "app", {"password": "kv1-value"}, namespace=ns)
+    conn = await conn_svc.add(ctx, provider_id="hashicorp", name="vault", config=openbao.config(role))
     cid = conn["id"]
     results = await svc.resolve_values(ctx, [
         (None, ref(cid, "secret/data/keys/api")),
@@ -76,7 +75,7 @@ async def test_vault_kv2_kv1_and_bad_login(ctx, vault_double):
     assert invalid.error.code == "VALIDATION"
     assert cache_for(ctx.store).get(cid, "kv/app/password", count=False) is None
     bad = await conn_svc.add(ctx, provider_id="hashicorp", name="vault-bad", test_first=False,
-                             config=vault_double.config(role_id, "wrong-secret-id"))
+                             config=openbao.config(role) | {"secretId": "wrong-secret-id"})
     r = await svc.test_reference(ctx, ref(bad["id"], "secret/data/keys/api"))
     assert r.verdict == svc.ERROR and "wrong-secret-id" not in r.error.one_line()
 

@@ -1,5 +1,6 @@
-"""Assisted Vault AppRole rotation against the Vault double: new secret ID, test, store, destroy the old
-one by accessor (if permitted); failures at each step with the double's fault knobs; resume; abort."""
+"""Assisted Vault AppRole rotation against the Vault double, for the failures a real server cannot be
+made to give (injected 403/400 answers, an unreachable Vault) and abort. The full rotation, the denied
+lookup, the resume after a fixed policy and the shared secret id run on OpenBao: tests/vault_real."""
 
 from __future__ import annotations
 
@@ -7,48 +8,7 @@ import pytest
 
 from aptui.errors import Exit
 from aptui.services import rotation
-from aptui.store import rotation as store_rot
 from tests.rotation.conftest import stored_config
-
-
-async def test_full_rotation_destroys_the_old_secret_id(ctx, vault_conn, vault_double):
-    _conn, role_id, old_secret = vault_conn("vault-pay", manage_secret_ids=True)
-    old_accessor = vault_double.role("app").secret_ids[old_secret].accessor
-    rot = await rotation.rotate(ctx, "sm:vault-pay", test_delay=0)
-    assert rot.done and [r.step for r in rot.results] == ["inspect", "create", "test", "store", "publish", "retire"]
-    new = stored_config(ctx, "vault-pay")
-    assert new["secretId"] != old_secret and new["roleId"] == role_id
-    ids = vault_double.role("app").secret_ids
-    assert set(ids) == {new["secretId"]}  # the old one is gone
-    assert rot.results[0].detail.startswith("role app; old accessor " + old_accessor)
-    assert vault_double.count("/v1/auth/approle/role/app/secret-id-accessor/destroy") == 1
-    audit = " ".join(str(r) for r in ctx.store.query("SELECT * FROM audit_log"))
-    assert old_secret not in audit and new["secretId"] not in audit
-
-
-async def test_lookup_denied_rotates_but_cannot_destroy(ctx, vault_conn, vault_double):
-    conn, _, old_secret = vault_conn("vault-pay", manage_secret_ids=False)
-    with pytest.raises(rotation.RotationStopped) as exc:
-        await rotation.rotate(ctx, "sm:vault-pay", test_delay=0)
-    err = exc.value  # generating a secret ID needs the policy too
-    assert err.step == "create" and "VAULT_REQUEST_FAILED" in err.message and "403" in err.message
-    assert "nothing was changed" in err.message and stored_config(ctx, "vault-pay")["secretId"] == old_secret
-    inspect = store_rot.runs(ctx.store, conn.id)[0].data["steps"]["inspect"]["detail"]
-    assert "secret-id lookup denied" in inspect
-
-
-async def test_destroy_not_permitted_is_skipped_with_a_note(ctx, vault_conn, vault_double, monkeypatch):
-    _conn, _, old_secret = vault_conn("vault-pay", manage_secret_ids=True)
-    from aptui.providers.vault_approle import VaultAppRole, VaultCallError
-
-    async def denied(self, token, role, accessor):
-        raise VaultCallError("auth/approle/role/app/secret-id-accessor/destroy", 403, "permission denied")
-
-    monkeypatch.setattr(VaultAppRole, "destroy_accessor", denied)
-    rot = await rotation.rotate(ctx, "sm:vault-pay", test_delay=0)
-    assert rot.done and rot.status("retire") == "skipped"
-    assert "not permitted to destroy the old secret ID" in rot.results[-1].detail
-    assert old_secret in vault_double.role("app").secret_ids  # still valid, as the note says
 
 
 async def test_create_failure_then_resume(ctx, vault_conn, vault_double):

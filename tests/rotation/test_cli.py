@@ -9,7 +9,7 @@ from tests.doubles.activepieces import DEFAULT_PROJECT
 from tests.rotation.conftest import iam_keys, stored_config
 
 
-def test_list_json_and_exit_codes(ctx, run_cli, cli_inproc, aws_conn):
+def test_list_json_and_exit_codes(ctx, run_cli, cli_inproc, aws_conn, monkeypatch):
     aws_conn("prod-aws")
     ctx.close()
     ok = run_cli("rotation", "list", "--json")
@@ -19,9 +19,13 @@ def test_list_json_and_exit_codes(ctx, run_cli, cli_inproc, aws_conn):
     assert item["state"] == "ok" and ok.json["counts"]["ok"] == 1
     text = cli_inproc("rotation", "list")
     assert text.code == 0 and "sm:prod-aws" in text.out and "obs:ListAccessKeys" in text.out
-    (ctx.paths.config_file).write_text('[rotation.items]\n"sm:prod-aws" = "0.00001d"\n')
-    overdue = run_cli("rotation", "list", "--json")
-    assert overdue.code == 1 and overdue.json["items"][0]["state"] == "overdue"
+    # A 1-day policy on a key made just now: due soon today, overdue two days from now (injected clock).
+    (ctx.paths.config_file).write_text('[rotation.items]\n"sm:prod-aws" = "1d"\n')
+    today = run_cli("rotation", "list", "--json")
+    assert today.json["items"][0]["state"] == "due soon", today.out
+    overdue = run_cli("rotation", "list", "--json", env={"APTUI_CLOCK_OFFSET": "2d"})
+    assert overdue.code == 1 and overdue.json["items"][0]["state"] == "overdue", overdue.out
+    monkeypatch.setenv("APTUI_CLOCK_OFFSET", "2d")
     assert cli_inproc("rotation", "list", "--due-within", "14d").code == 1
 
 

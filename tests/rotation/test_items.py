@@ -68,8 +68,21 @@ async def test_policy_overrides_per_kind_and_per_item(ctx, aws_conn):
     assert [i.id for i in report.items] == ["sm:b", "sm:a"]  # by due date
 
 
-async def test_vault_secret_id_lookup_gives_creation_and_expiry(ctx, vault_conn, vault_double):
-    vault_conn("vault-pay", manage_secret_ids=True, secret_id_ttl=5 * DAY)
+def _bao_conn(ctx, openbao, name: str, *, rotation: bool, **role_kw) -> None:
+    """A Vault connection on the real OpenBao, in its own namespace (its own roles and policies)."""
+    from tests.doubles.openbao import ACTIVEPIECES_POLICY, ROTATION_POLICY
+
+    ns = openbao.fresh_namespace("rot")
+    policies = ["activepieces"]
+    if rotation:
+        openbao.write_policy("rotate", ACTIVEPIECES_POLICY + ROTATION_POLICY.replace("{role}", "app"), namespace=ns)
+        policies = ["rotate"]
+    role = openbao.approle("app", policies=policies, namespace=ns, **role_kw)
+    store_conn.create(ctx.store, provider_id="hashicorp", name=name, config=openbao.config(role), tested_ok=True)
+
+
+async def test_vault_secret_id_lookup_gives_creation_and_expiry(ctx, openbao):
+    _bao_conn(ctx, openbao, "vault-pay", rotation=True, secret_id_ttl="120h")
     report = await rot_items.list_items(ctx)
     item = by_id(report)["sm:vault-pay"]
     assert item.source == "observed:vault.secret-id-lookup" and item.confidence == "high"
@@ -79,8 +92,8 @@ async def test_vault_secret_id_lookup_gives_creation_and_expiry(ctx, vault_conn,
     assert any("hard expiry" in n for n in item.notes)
 
 
-async def test_vault_lookup_denied_is_a_note_not_a_failure(ctx, vault_conn):
-    vault_conn("vault-pay", manage_secret_ids=False)
+async def test_vault_lookup_denied_is_a_note_not_a_failure(ctx, openbao):
+    _bao_conn(ctx, openbao, "vault-pay", rotation=False)
     item = by_id(await rot_items.list_items(ctx))["sm:vault-pay"]
     assert item.source == "recorded" and item.lookup == rot_items.LOOKUP_DENIED
     assert any("VAULT_REQUEST_FAILED" in n and "403" in n for n in item.notes)

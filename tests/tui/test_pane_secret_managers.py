@@ -28,7 +28,8 @@ async def add_aws(pilot, app, moto_aws, name="prod-aws", secret=SECRET):
     form = app.screen
     assert isinstance(form, FormScreen)
     cfg = moto_aws.config()
-    fill(form, name=name, accessKeyId=cfg["accessKeyId"], secretAccessKey=secret, region=cfg["region"])
+    fill(form, name=name, accessKeyId=cfg["accessKeyId"], secretAccessKey=secret, region=cfg["region"],
+         endpoint=cfg["endpoint"])
     assert form.query_one("#f-secretAccessKey", Input).password  # typed masked
     await pilot.press("ctrl+s")
     await settle(pilot)

@@ -37,7 +37,9 @@ def test_the_readme_holds_the_walkthrough():
     assert install == "pip install ."
     assert moto[0].startswith("pip install moto") and moto[-1] == "aptui"
     assert any(line.startswith("python -m moto.server") and line.endswith("&") for line in moto)
-    assert any(line.startswith("export AWS_ENDPOINT_URL=http://127.0.0.1:") for line in moto)
+    assert not any("AWS_ENDPOINT_URL" in line for line in moto)  # aptui never reads it: the endpoint is stored
+    assert any("endpoint_url='http://127.0.0.1:5000'" in line for line in moto)
+    assert "--set endpoint=http://127.0.0.1:5000" in text
     assert any("create_secret(Name='prod/api-keys'" in line and "slack_token" in line for line in moto)
 
 

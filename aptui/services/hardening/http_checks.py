@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from aptui.errors import unreachable, usage
+from aptui.net import proxy_for, system_ca_file
 from aptui.services.hardening.findings import Finding, ok, problem
 
 HSTS_MIN = 15552000  # 180 days
@@ -32,6 +33,7 @@ class SiteOptions:
     ca_bundle: str | None = None
     insecure: bool = False
     timeout: float = 10.0
+    proxy: str | None = None  # the configured proxy (aptui.net: never for loopback)
 
 
 @dataclass
@@ -114,7 +116,7 @@ def _verify_context(opts: SiteOptions) -> ssl.SSLContext:
             raise usage(f"CA bundle {opts.ca_bundle} cannot be read as PEM certificates",
                         code="FILE_INVALID") from None
     else:
-        ctx = ssl.create_default_context()
+        ctx = ssl.create_default_context(cafile=system_ca_file())  # the system store, never SSL_CERT_FILE
     return ctx
 
 
@@ -259,7 +261,8 @@ def check_site(opts: SiteOptions, *, url_only: bool = False, now: datetime | Non
         https_t = target
         http_t = Target("http", target.host, opts.http_port or 80, target.path)
     http_reached = False
-    with httpx.Client(verify=False, timeout=timeout, follow_redirects=False, trust_env=False) as plain:
+    with httpx.Client(verify=False, timeout=timeout, follow_redirects=False, trust_env=False,
+                      proxy=proxy_for(http_t.url, opts.proxy)) as plain:
         try:
             r = plain.get(http_t.url)
             http_reached = True
@@ -380,7 +383,8 @@ def check_site(opts: SiteOptions, *, url_only: bool = False, now: datetime | Non
 
     # 3. HSTS and version flags over https
     client_verify = verify_ctx if verified else _unverified_context(any_version=True)
-    with httpx.Client(verify=client_verify, timeout=timeout, follow_redirects=False, trust_env=False) as client:
+    with httpx.Client(verify=client_verify, timeout=timeout, follow_redirects=False, trust_env=False,
+                      proxy=proxy_for(https_t.url, opts.proxy)) as client:
         try:
             r = client.get(https_t.url)
             header = r.headers.get("strict-transport-security")

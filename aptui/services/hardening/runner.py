@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aptui.errors import AptuiError, usage
-from aptui.services.hardening import api_checks, compose_checks, env_checks, file_checks, http_checks
+from aptui.services.hardening import (
+    api_checks,
+    compose_checks,
+    connection_checks,
+    env_checks,
+    file_checks,
+    http_checks,
+)
 from aptui.services.hardening.envfile import EnvFile, load_env_file
 from aptui.services.hardening.findings import AuditReport, Progress, no_progress, problem
 
@@ -151,7 +158,7 @@ async def audit_hardening(ctx, opts: HardeningOptions, *, api: api_checks.Platfo
     progress("checking the live URL", 2, total)
     if url and opts.live_url:
         site = http_checks.SiteOptions(url=url, http_port=opts.http_port, ca_bundle=ca_bundle, insecure=insecure,
-                                       timeout=timeout)
+                                       timeout=timeout, proxy=(ctx.settings.proxy or None) if ctx is not None else None)
         result = await asyncio.to_thread(http_checks.check_site, site, url_only=not offline)
         report.add(result.findings)
         report.extra["site"] = result.info
@@ -191,6 +198,11 @@ async def audit_hardening(ctx, opts: HardeningOptions, *, api: api_checks.Platfo
     finally:
         if client is not None:
             await client.aclose()
+    # -- aptui's own connections (plain http:// to Vault/Conjur) ----------------------------------
+    conn_findings, conn_skip = await asyncio.to_thread(connection_checks.check_connections, ctx)
+    if conn_skip:
+        report.skip(connection_checks.CHECK, conn_skip)
+    report.add(conn_findings)
     progress("done", total, total)
     record_audit(ctx, report)
     return report

@@ -651,10 +651,29 @@ async def _vault_inspect(ctx: Context, rot: Rotation, _delay) -> StepResult:
             notes.append("secret-id lookup denied: the old secret ID cannot be destroyed by aptui")
     finally:
         await _close(client)
-    rot.facts.update({"role": role, "oldAccessor": accessor})
+    sharing = _vault_sharing(ctx, rot, config)
+    if sharing:
+        notes.append(f"{len(sharing)} other local connection(s) use the same secret ID ({', '.join(sharing)}): "
+                     "retiring it breaks them until they are updated with the new one")
+    rot.facts.update({"role": role, "oldAccessor": accessor, "sharedWith": sharing})
     detail = f"role {role}; old accessor {accessor or 'unknown'}" + ("; " + "; ".join(notes) if notes else "")
     _mark(ctx, rot, "inspect", DONE, detail, staged={"oldAccessor": accessor or ""}, advance=True)
     return StepResult("inspect", DONE, detail)
+
+
+def _vault_sharing(ctx: Context, rot: Rotation, config: dict[str, str]) -> list[str]:
+    """Names of the other local Vault connections holding the same role id and secret id."""
+    names = []
+    for other in store_conn.list_all(ctx.store):
+        if other.id == rot.item.connection_id or other.provider_id != "hashicorp":
+            continue
+        try:
+            cfg = store_conn.auth(ctx.store, other)
+        except AptuiError:
+            continue
+        if cfg.get("secretId") == config.get("secretId") and cfg.get("roleId") == config.get("roleId"):
+            names.append(other.name)
+    return sorted(names)
 
 
 async def _vault_create(ctx: Context, rot: Rotation, _delay) -> StepResult:
@@ -666,6 +685,15 @@ async def _vault_create(ctx: Context, rot: Rotation, _delay) -> StepResult:
     client = VaultAppRole(config, _options(ctx, "hashicorp"))
     try:
         login = await client.login()
+        if not staged.get("oldAccessor"):
+            # Resumed after a denied lookup (the policy may have been fixed since): learn the old
+            # secret ID's accessor now, while the stored secret ID is still the old one.
+            with contextlib.suppress(AptuiError):
+                info = await client.lookup_secret_id(login.token, role)
+                if info is not None and info.accessor:
+                    staged = {**staged, "oldAccessor": info.accessor}
+                    rot.facts["oldAccessor"] = info.accessor
+                    store_rot.save_run(ctx.store, rot.run, staged=staged)
         _mark(ctx, rot, "create", STARTED, "secret-id generation sent")
         secret_id, accessor = await client.generate_secret_id(login.token, role)
     finally:
