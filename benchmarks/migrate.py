@@ -99,7 +99,7 @@ def main() -> int:
         from aptui.store import connections as store_conn
 
         config = {"accessKeyId": "AKIABENCH00000000000", "secretAccessKey": "bench-secret-key-000",
-                  "region": "us-east-1"}
+                  "region": "us-east-1", "endpoint": endpoint}  # aptui uses only the stored endpoint
         ctx = Context()
         conn = store_conn.create(ctx.store, provider_id="aws", name="bench-aws", config=config)
         calls = count_aws_calls()

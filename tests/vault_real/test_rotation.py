@@ -44,7 +44,7 @@ async def test_rotation_creates_tests_stores_and_destroys_the_old_by_accessor(ct
     assert openbao.lookup_secret_id(role, old) is None  # destroyed on the server
     assert openbao.login(role, old)[0] == 400 and openbao.login(role, new)[0] == 200
     assert f"old secret ID destroyed (accessor {old_accessor})" in rot.results[-1].detail
-    audit = json.dumps([dict(r) for r in ctx.store.query("SELECT * FROM audit_log")])
+    audit = json.dumps([dict(r) for r in ctx.store.query("SELECT at, actor, action, target, outcome, detail FROM audit_log")])
     assert old not in audit and new not in audit
 
 
@@ -97,6 +97,7 @@ async def test_other_connections_sharing_the_secret_id_are_named(ctx, openbao, b
 async def test_incident_runbook_with_a_vault_credential(ctx, openbao, bao_role, bao_conn, rotation_policy,
                                                         activepieces, tmp_path):
     from aptui.masking import Secret
+    from tests.doubles.activepieces import store_session
     from tests.incident.scenario import PROJECTS
 
     role = bao_role()
@@ -109,6 +110,7 @@ async def test_incident_runbook_with_a_vault_credential(ctx, openbao, bao_role, 
     (refs / "slack.json").write_text(json.dumps({"auth": {"token": reference}}))
     store_profiles.create(ctx.store, "prod", activepieces.url, api_key=Secret(activepieces.api_key),
                           default_project=PROJECTS[0], make_default=True)
+    store_session(ctx.store, "prod", activepieces.session_token())  # publish: the platform's secret managers are USER-only
     old = role.secret_id
     inc = incident.start(ctx, "sm:vault-inc", scan=[str(refs)], title="Vault secret id leaked", rate=10)
     done = await incident.run(ctx, inc.id, incident.Decisions(contain="rotate", confirm=lambda s, t: True,
