@@ -20,6 +20,7 @@ from aptui.tui.jobs import ServiceRunner, describe
 from aptui.tui.messages import ErrorReported
 from aptui.tui.panes import PANES, Pane
 from aptui.tui.theme import HIGH_CONTRAST, THEMES
+from aptui.untrusted import visible
 
 
 class AptuiApp(App[int]):
@@ -196,6 +197,12 @@ class AptuiApp(App[int]):
         body = message + (f"\nhint: {hint}" if hint else "")
         head = f"{title} — {e.code}" if title else e.code
         self.notify(body, title=head, severity="error", timeout=10, markup=False)
+
+    def notify(self, message: str, *, title: str = "", severity: str = "information",  # type: ignore[override]
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification and toast: control characters made visible (server text reaches here)."""
+        super().notify(visible(message, keep_newlines=True), title=visible(title), severity=severity,  # type: ignore[arg-type]
+                       timeout=timeout, markup=markup)
 
     def copy_text(self, text: str, *, what: str = "value") -> None:
         """Clipboard over SSH: OSC 52 (Textual), plus a tmux/screen passthrough copy."""

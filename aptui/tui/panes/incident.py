@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from textual.binding import Binding
-from textual.widgets import Static
 
 from aptui.masking import Secret
 from aptui.tui.panes.base import Pane, mutating
 from aptui.tui.panes.rotation import INTERACTIVE_TIMEOUT, modal_confirm, show_secret_once
+from aptui.tui.widgets.safe import SafeStatic
 from aptui.tui.widgets.status import JobStatus
 from aptui.tui.widgets.vtable import Column, Row, VirtualTable
 
@@ -65,7 +65,7 @@ class IncidentPane(Pane):
             [Column("incident", max_width=9), Column("state", 6), Column("credential", max_width=30),
              Column("steps", 29), Column("opened", max_width=11)],
             empty_text="no incident — n opens one for a compromised credential", id="inc-table")
-        yield Static("", id="inc-head", classes="section-title", markup=False)
+        yield SafeStatic("", id="inc-head", classes="section-title", markup=False)
         yield VirtualTable(
             [Column("time", 8), Column("step", 8), Column("action", max_width=18), Column("outcome", 8),
              Column("detail")],
@@ -111,7 +111,7 @@ class IncidentPane(Pane):
         if not self.selected:
             self.doc = None
             self.query_one("#inc-timeline", VirtualTable).set_rows([])
-            self.query_one("#inc-head", Static).update("")
+            self.query_one("#inc-head", SafeStatic).update("")
             return
         if self._timeline_busy:  # one read at a time; the newest request is served when it ends
             self._stale = True
@@ -136,7 +136,7 @@ class IncidentPane(Pane):
         self.events = {e["seq"]: e for e in doc["timeline"]}
         nxt = doc.get("nextStep")
         since = str(doc["options"].get("since"))[5:16].replace("T", " ")
-        self.query_one("#inc-head", Static).update(
+        self.query_one("#inc-head", SafeStatic).update(
             f"{doc['id']} {doc['state']}" + (f" · next: {nxt}" if nxt else "") + f" · runs since {since}"
             + f" · {doc['title']}")
         timeline = self.query_one("#inc-timeline", VirtualTable)

@@ -8,12 +8,13 @@ from typing import Any
 
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import ContentSwitcher, Static
+from textual.widgets import ContentSwitcher
 
 from aptui.masking import Secret
 from aptui.tui.format import ago, short_id, status_cell
 from aptui.tui.panes.base import Pane, mutating
 from aptui.tui.widgets.filter import FilterBox
+from aptui.tui.widgets.safe import SafeStatic
 from aptui.tui.widgets.status import JobStatus
 from aptui.tui.widgets.vtable import Column, Row, VirtualTable
 
@@ -101,7 +102,7 @@ class PlatformPane(Pane):
         self.loaded: set[str] = set()
 
     def compose(self):
-        yield Static("", id="plat-context", classes="section-title", markup=False)
+        yield SafeStatic("", id="plat-context", classes="section-title", markup=False)
         with ContentSwitcher(initial="plat-conns", id="plat-switch"):
             with Vertical(id="plat-conns"):
                 yield FilterBox("plat-conns-table", placeholder="filter connections (name, piece, status, id)",
@@ -140,7 +141,7 @@ class PlatformPane(Pane):
     def _show_context(self) -> None:
         prof = self.profile_label or self.profile or "default profile"
         proj = self.project_label or self.project or "default project"
-        self.query_one("#plat-context", Static).update(f"{prof} · {proj} · {VIEWS[self.view]}")
+        self.query_one("#plat-context", SafeStatic).update(f"{prof} · {proj} · {VIEWS[self.view]}")
 
     def table(self) -> VirtualTable:
         return self.query_one(f"#plat-{self.view}-table", VirtualTable)

@@ -9,12 +9,13 @@ from typing import Any
 
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from aptui.errors import usage
 from aptui.tui.panes.base import Pane
 from aptui.tui.widgets.filter import FilterBox
 from aptui.tui.widgets.inputs import TextInput
+from aptui.tui.widgets.safe import SafeStatic
 from aptui.tui.widgets.secret import RevealableSecret
 from aptui.tui.widgets.status import JobStatus
 from aptui.tui.widgets.vtable import Column, Row, VirtualTable
@@ -98,15 +99,15 @@ class ReferencesPane(Pane, can_focus=True):
         self.results: dict[int, Any] = {}
 
     def compose(self):
-        yield Static("Reference (project: any — p sets one)", classes="section-title", id="refs-title",
+        yield SafeStatic("Reference (project: any — p sets one)", classes="section-title", id="refs-title",
                      markup=False)
         yield TextInput(placeholder=PLACEHOLDER, id="ref-input")
-        yield Static("", id="ref-verdict", markup=False)
-        yield Static("", id="ref-detail", classes="hint", markup=False)
+        yield SafeStatic("", id="ref-verdict", markup=False)
+        yield SafeStatic("", id="ref-detail", classes="hint", markup=False)
         yield RevealableSecret(None, label="value", reveal_seconds=self.app.ctx.settings.reveal_seconds,  # type: ignore[attr-defined]
                                id="ref-value")
         with Vertical(id="ref-doc-box"):
-            yield Static("", id="ref-doc-title", classes="section-title", markup=False)
+            yield SafeStatic("", id="ref-doc-title", classes="section-title", markup=False)
             yield FilterBox("ref-doc", placeholder="filter JSON paths", id="ref-doc-filter")
             yield VirtualTable([Column("JSON path", max_width=32), Column("verdict", 16),
                                 Column("connection", max_width=18), Column("detail")],
@@ -157,10 +158,10 @@ class ReferencesPane(Pane, can_focus=True):
             self.action_test()
 
     def _verdict(self, cls: str, head: str, lines: list[str]) -> None:
-        verdict = self.query_one("#ref-verdict", Static)
+        verdict = self.query_one("#ref-verdict", SafeStatic)
         verdict.set_classes(cls)
         verdict.update(head)
-        self.query_one("#ref-detail", Static).update("\n".join(lines))
+        self.query_one("#ref-detail", SafeStatic).update("\n".join(lines))
 
     def _show_result(self, result: Any) -> None:
         self._verdict(*verdict_lines(result))
@@ -220,7 +221,7 @@ class ReferencesPane(Pane, can_focus=True):
         ids = [p.strip() for p in values.get("projects", "").split(",") if p.strip()]
         self.project_ids = ids or None
         label = ", ".join(ids) if ids else "any — p sets one"
-        self.query_one("#refs-title", Static).update(f"Reference (project: {label})")
+        self.query_one("#refs-title", SafeStatic).update(f"Reference (project: {label})")
         text = self.query_one("#ref-input", Input).value
         if text.strip():
             from aptui.services import references
@@ -264,7 +265,7 @@ class ReferencesPane(Pane, can_focus=True):
             rows.append(Row(n, (r.location or "$", mark, conn, detail)))
         counts = report.counts()
         summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
-        self.query_one("#ref-doc-title", Static).update(f"{name}: {summary or 'no strings'}")
+        self.query_one("#ref-doc-title", SafeStatic).update(f"{name}: {summary or 'no strings'}")
         self.query_one("#ref-doc-box").display = True
         table = self.query_one("#ref-doc", VirtualTable)
         table.set_rows(rows)

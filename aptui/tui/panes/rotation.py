@@ -8,12 +8,12 @@ import asyncio
 from typing import Any
 
 from textual.binding import Binding
-from textual.widgets import Static
 
 from aptui.masking import Secret
 from aptui.tui import format as fmt
 from aptui.tui.panes.base import Pane, mutating
 from aptui.tui.widgets.filter import FilterBox
+from aptui.tui.widgets.safe import SafeStatic
 from aptui.tui.widgets.status import JobStatus
 from aptui.tui.widgets.vtable import Column, Row, VirtualTable
 
@@ -104,7 +104,7 @@ class RotationPane(Pane):
         self.loaded = False
 
     def compose(self):
-        yield Static("", id="rot-summary", classes="section-title", markup=False)
+        yield SafeStatic("", id="rot-summary", classes="section-title", markup=False)
         yield FilterBox("rot-table", placeholder="filter (item, kind, state, source)", id="rot-filter")
         yield VirtualTable(
             [Column("state", 10), Column("item", max_width=30), Column("due", 10), Column("in", 9),
@@ -152,7 +152,7 @@ class RotationPane(Pane):
         self.query_one("#rot-table", VirtualTable).set_rows(rows)
         counts = report.counts()
         text = " · ".join(f"{v} {k}" for k, v in counts.items() if v) or "nothing to track"
-        self.query_one("#rot-summary", Static).update(
+        self.query_one("#rot-summary", SafeStatic).update(
             f"{text}{'  (offline: recorded dates)' if self.offline else ''}")
         hint = "m mark · x rotate · enter notes"
         if report.all_unreachable:

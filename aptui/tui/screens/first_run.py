@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from aptui.untrusted import visible
 
 TEXT = """\
 [b]Welcome to aptui[/b] — your encrypted store (unlocked by {kek}) is at
@@ -49,5 +52,5 @@ class FirstRunScreen(ModalScreen[None]):
     def compose(self):
         with VerticalScroll():
             # rich markup (not Textual's): keeps the indentation and the spaces around bold words
-            text = Text.from_markup(TEXT.format(store=self._store, kek=self._kek))
+            text = Text.from_markup(TEXT.format(store=escape(visible(self._store)), kek=escape(self._kek)))
             yield Static(text, id="first-run-text")

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Label, Select
 
 from aptui.tui.widgets.inputs import TextInput
+from aptui.tui.widgets.safe import SafeStatic
+from aptui.untrusted import visible
 
 
 @dataclass(frozen=True)
@@ -50,21 +52,21 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
 
     def compose(self):
         with Vertical():
-            yield Static(self.title_text, classes="form-title", markup=False)
+            yield SafeStatic(self.title_text, classes="form-title", markup=False)
             if self.about:
-                yield Static(self.about, markup=False)
+                yield SafeStatic(self.about, markup=False)
             with VerticalScroll():
                 for f in self.fields:
                     suffix = " (optional)" if f.optional else ""
-                    yield Label(f"{f.label}{suffix}" + (f" — {f.note}" if f.note else ""), markup=False)
+                    yield Label(visible(f"{f.label}{suffix}" + (f" — {f.note}" if f.note else "")), markup=False)
                     if f.choices:
-                        yield Select([(c, c) for c in f.choices], value=f.value or f.choices[0],
+                        yield Select([(visible(c), c) for c in f.choices], value=f.value or f.choices[0],
                                      allow_blank=False, id=f"f-{f.name}")
                     else:
-                        yield TextInput(value=f.value, placeholder=f.placeholder, password=f.secret,
+                        yield TextInput(value=visible(f.value), placeholder=f.placeholder, password=f.secret,
                                     id=f"f-{f.name}")
-            yield Static("", classes="form-error", id="form-error", markup=False)
-            yield Static("tab next field · enter on the last field or ctrl+s saves · esc cancels",
+            yield SafeStatic("", classes="form-error", id="form-error", markup=False)
+            yield SafeStatic("tab next field · enter on the last field or ctrl+s saves · esc cancels",
                          classes="status", markup=False)
 
     def on_mount(self) -> None:
@@ -84,7 +86,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         values = self.values()
         missing = [f.label for f in self.fields if not f.optional and not values.get(f.name)]
         if missing:
-            self.query_one("#form-error", Static).update(
+            self.query_one("#form-error", SafeStatic).update(
                 f"required: {', '.join(missing)} (grey text in a field is only an example)")
             return
         self.dismiss(values)

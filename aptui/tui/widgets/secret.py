@@ -5,12 +5,12 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.widgets import Static
 
 from aptui.masking import Secret
+from aptui.tui.widgets.safe import SafeStatic
 
 
-class RevealableSecret(Static, can_focus=True):
+class RevealableSecret(SafeStatic, can_focus=True):
     """Shows ``mask(value)``; ``v`` reveals for ``reveal_seconds`` then re-masks; ``y`` copies.
 
     The app's screenshot key calls :meth:`remask` on every instance before it saves anything.

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from textual.timer import Timer
-from textual.widgets import Static
+
+from aptui.tui.widgets.safe import SafeStatic
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
-class JobStatus(Static):
+class JobStatus(SafeStatic):
     """``start(label)`` shows a spinner until ``stop(text)``; idle it shows plain text."""
 
     DEFAULT_CSS = """
