@@ -75,9 +75,9 @@ async def test_live_test_masked_reveal_remask_and_copy(make_app, ctx, aws_conn):
         await settle(pilot)
         assert verdict(app) == "● resolves — fetched live; the value is below, masked"
         widget = app.query_one("#ref-value", RevealableSecret)
-        assert app.focused is widget
+        assert app.focused is app.query_one("#ref-input")  # typing goes on into the input
         assert TOKEN not in app.export_screenshot() and "xo••••••" in app.export_screenshot()
-        await pilot.press("v")
+        await pilot.press("escape", "v")  # esc leaves the input; v is the pane's reveal
         await pilot.pause()
         assert TOKEN in str(widget.render())
         for _ in range(50):
@@ -155,3 +155,21 @@ async def test_json_file_report_per_json_path(make_app, aws_conn, tmp_path):
         await settle(pilot)
         assert app.errors[-1].code == "FILE_NOT_FOUND"
         assert table.total == len(by_path)
+
+
+async def test_after_a_live_test_typing_still_goes_to_the_input(make_app, aws_conn):
+    """Issue 18 item 3: `4`, `o` or `q` typed after a successful test are text, not pane keys."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await type_ref(pilot, app, "{{" + CONN + "|ap_sep_v1|prod/api-keys:slack_token}}")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert verdict(app).startswith("● resolves")
+        box = app.query_one("#ref-input", Input)
+        box.value = ""
+        await pilot.press("4", "o", "q")
+        await settle(pilot)
+        assert box.value == "4oq" and app.focused is box
+        assert app.current_pane().PANE_ID == "refs" and app.is_running

@@ -186,9 +186,9 @@ class ReferencesPane(Pane, can_focus=True):
                      exclusive=True)
 
     def _tested(self, result: Any) -> None:
+        """The result under the input; the focus stays where the operator left it (typing goes on
+        into the input: a pane key typed there would switch panes or quit)."""
         self._show_result(result)
-        if result.value is not None:
-            self.query_one("#ref-value", RevealableSecret).focus()
 
     def action_reveal(self) -> None:
         widget = self.query_one("#ref-value", RevealableSecret)
