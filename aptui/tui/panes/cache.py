@@ -33,9 +33,9 @@ class CachePane(Pane):
 
     def compose(self):
         yield VirtualTable(
-            [Column("connection", max_width=22), Column("provider", max_width=15), Column("entries", 7),
+            [Column("connection", max_width=22), Column("provider", max_width=15), Column("entries", max_width=12),
              Column("hits", 6), Column("misses", 6), Column("oldest", 7), Column("value ttl", 9),
-             Column("status")],
+             Column("last test")],
             empty_text="no connections — add one in pane 1", id="cache-table")
         yield JobStatus("", id="cache-status")
 
@@ -59,10 +59,10 @@ class CachePane(Pane):
         self.rows = {r["id"]: r for r in data["connections"]}
         rows = []
         for r in data["connections"]:
-            live = r["entries"] - r["expired"]
-            entries = f"{live}" + (f"+{r['expired']}x" if r["expired"] else "")
+            # ``entries`` counts live values only; expired ones wait for the next purge
+            entries = f"{r['entries']}" + (f" +{r['expired']} old" if r["expired"] else "")
             status = status_cell(self.app, True if r["status"]["cached"] else None,
-                                 labels=(f"● ok, {seconds(r['status']['expiresIn'])} left", "", "○ not cached"))
+                                 labels=(f"● ok, {seconds(r['status']['expiresIn'])} left", "", "○ none"))
             rows.append(Row(r["id"], (r["name"], r["providerId"], entries, str(r["hits"]), str(r["misses"]),
                                       seconds(r["oldestAge"]), seconds(r["valueTtl"]), status)))
         self.query_one(VirtualTable).set_rows(rows)
@@ -87,7 +87,7 @@ class CachePane(Pane):
         from aptui.services import cache
 
         self.confirm(f"Clear aptui's cache for {row['name']}?", f"{row['name']} · {row['id']}",
-                     f"{row['entries']} cached value(s) and the cached status are dropped locally; the next "
+                     f"{row['entries'] + row['expired']} cached value(s) and the cached status are dropped locally; the next "
                      "test fetches from the provider again. The Activepieces server's cache is not touched (x).",
                      lambda: self.run_job(f"clearing {row['name']}", cache.clear, self.ctx, row["id"],
                                           on_done=self._cleared, cancellable=False), action_label="Clear")
