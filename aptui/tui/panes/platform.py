@@ -66,6 +66,10 @@ def profiles_for_picker(ctx: Any) -> list[dict[str, Any]]:
 
 
 class PlatformPane(Pane):
+    # the switcher fills what the status line leaves (height auto let the table run under it)
+    DEFAULT_CSS = """
+    PlatformPane > ContentSwitcher, PlatformPane > ContentSwitcher > Vertical { height: 1fr; }
+    """
     PANE_ID = "platform"
     TITLE = "Platform"
     NOUN = "platform"
