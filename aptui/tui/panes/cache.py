@@ -87,8 +87,9 @@ class CachePane(Pane):
         from aptui.services import cache
 
         self.confirm(f"Clear aptui's cache for {row['name']}?", f"{row['name']} · {row['id']}",
-                     f"{row['entries'] + row['expired']} cached value(s) and the cached status are dropped locally; the next "
-                     "test fetches from the provider again. The Activepieces server's cache is not touched (x).",
+                     f"{row['entries'] + row['expired']} cached value(s) and the cached status are dropped "
+                     "locally; the next test fetches from the provider again. The Activepieces server's cache "
+                     "is not touched (x).",
                      lambda: self.run_job(f"clearing {row['name']}", cache.clear, self.ctx, row["id"],
                                           on_done=self._cleared, cancellable=False), action_label="Clear")
 
