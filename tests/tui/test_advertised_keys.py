@@ -133,7 +133,6 @@ async def test_every_key_a_modal_names_works(make_app, name):
 
 
 async def test_every_key_the_welcome_screen_names_works(make_app):
-    from tests.tui.hostile import screen_text
 
     problems: list[str] = []
     app = make_app(show_first_run=True)

@@ -59,7 +59,7 @@ class FirstRunScreen(ModalScreen[None]):
         app = self.app
         if action.startswith("pane("):
             number = action[5:-1]
-            pane = next((p for p in getattr(app, "pane_classes", []) if p.NUMBER == number), None)
+            pane = next((p for p in getattr(app, "pane_classes", []) if number == p.NUMBER), None)
             self.dismiss()  # first: the screen below gets its focus back (and with it its tab) ...
             if pane is not None:  # ... then the pane asked for
                 app.call_after_refresh(app.action_show_pane, pane.PANE_ID)  # type: ignore[attr-defined]
