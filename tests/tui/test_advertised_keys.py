@@ -174,10 +174,19 @@ async def test_every_key_the_welcome_screen_names_works(make_app):
 
 
 @pytest.mark.parametrize("read_only", [False, True], ids=["writable", "read-only"])
-async def test_every_key_a_pane_advertises_works(make_app, ctx, read_only):
-    """Footer keys and keys in the pane's own text, on every pane (an empty store: the first-run case)."""
+@pytest.mark.parametrize("seeded", [False, True], ids=["empty", "seeded"])
+async def test_every_key_a_pane_advertises_works(make_app, ctx, request, read_only, seeded):
+    """Footer keys and keys in the pane's own text, on every pane: an empty store (the first-run case)
+    and one with an AWS connection (moto), a profile on the double and an open incident."""
     from tests.tui.hostile import screen_text
 
+    if seeded:
+        from aptui.services import incident
+        from tests.incident import scenario
+
+        scenario.build(ctx, request.getfixturevalue("moto_aws"), request.getfixturevalue("activepieces"),
+                       request.getfixturevalue("tmp_path"))
+        incident.start(ctx, "sm:prod-aws")
     ctx.settings.read_only = read_only
     problems: list[str] = []
     app = make_app()

@@ -78,7 +78,8 @@ class IncidentPane(Pane):
         yield VirtualTable(
             [Column("incident", max_width=9), Column("state", 6), Column("credential", max_width=30),
              Column("steps", 29), Column("opened", max_width=11)],
-            empty_text="no incident — n opens one for a compromised credential", id="inc-table")
+            empty_text="no incident" + (" (read-only)" if self.ctx.settings.read_only else
+                                        " — n opens one for a compromised credential"), id="inc-table")
         yield SafeStatic("", id="inc-head", classes="section-title", markup=False)
         yield VirtualTable(
             [Column("time", 8), Column("step", 8), Column("action", max_width=18), Column("outcome", 8),
@@ -113,8 +114,8 @@ class IncidentPane(Pane):
             self.selected = rows[0]["id"]
         self._load_timeline()
         open_count = sum(1 for r in rows if r["state"] == "open")
-        self.query_one(JobStatus).set_text(f"{len(rows)} incident(s), {open_count} open · n new · c continue · "
-                                           "s skip · e export")
+        hints = self.key_hints(("new", "new"), ("continue", "continue"), ("skip", "skip"), ("export", "export"))
+        self.query_one(JobStatus).set_text(f"{len(rows)} incident(s), {open_count} open · {hints}")
 
     def on_virtual_table_highlighted(self, event: VirtualTable.Highlighted) -> None:
         if event.control.id == "inc-table" and event.row is not None and event.row.key != self.selected:

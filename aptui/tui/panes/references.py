@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import Input
 
 from aptui.errors import usage
-from aptui.tui.panes.base import Pane
+from aptui.tui.panes.base import Pane, mutating
 from aptui.tui.widgets.filter import FilterBox
 from aptui.tui.widgets.inputs import TextInput
 from aptui.tui.widgets.safe import SafeStatic
@@ -85,6 +85,7 @@ class ReferencesPane(Pane, can_focus=True):
             "reveals (it re-masks by itself) or y copies them (OSC 52, works over SSH).")
     BINDINGS = [
         Binding("t", "test", "Test live", id="refs.test"),
+        Binding("enter", "test", "Test live", show=False, id="refs.test_enter"),
         Binding("v", "reveal", "Reveal", id="refs.reveal"),
         Binding("y", "copy", "Copy", id="refs.copy"),
         Binding("o", "open_file", "Open JSON", id="refs.open"),
@@ -190,6 +191,7 @@ class ReferencesPane(Pane, can_focus=True):
         into the input: a pane key typed there would switch panes or quit)."""
         self._show_result(result)
 
+    @mutating  # not a change, but read-only is meant for an audience: no reveal (hidden and refused)
     def action_reveal(self) -> None:
         widget = self.query_one("#ref-value", RevealableSecret)
         if widget.secret is None:

@@ -154,7 +154,7 @@ class RotationPane(Pane):
         text = " · ".join(f"{v} {k}" for k, v in counts.items() if v) or "nothing to track"
         self.query_one("#rot-summary", SafeStatic).update(
             f"{text}{'  (offline: recorded dates)' if self.offline else ''}")
-        hint = "m mark · x rotate · enter notes"
+        hint = self.key_hints(("mark", "mark"), ("rotate", "rotate"), ("details", "notes"))
         if report.all_unreachable:
             hint = "every lookup was unreachable: recorded dates · " + hint
         self.query_one(JobStatus).set_text(hint)

@@ -69,7 +69,8 @@ class SecretManagersPane(Pane):
         yield VirtualTable(
             [Column("status", 10), Column("name", max_width=24), Column("provider", max_width=15),
              Column("scope", 8), Column("projects", max_width=20), Column("last test", 10), Column("cache")],
-            empty_text="no connections yet — press a to add one", id="sm-table")
+            empty_text="no connections yet" + (" (read-only)" if self.ctx.settings.read_only else
+                                               " — press a to add one"), id="sm-table")
         yield JobStatus("", id="sm-status")
 
     def on_mount(self) -> None:

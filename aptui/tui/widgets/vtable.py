@@ -240,6 +240,8 @@ class VirtualTable(ScrollView, can_focus=True):
         row = self.current_row
         if row is not None:
             self.post_message(self.Selected(self, row))
+        else:  # enter on an empty list: say so rather than nothing
+            self.notify(f"nothing selected: {self.empty_text}", severity="warning", markup=False)
 
     # -- rendering ----------------------------------------------------------------------
     def _layout_widths(self) -> list[int]:
