@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -12,6 +12,11 @@ from textual.widgets import Input, Label, Select
 from aptui.tui.widgets.inputs import TextInput
 from aptui.tui.widgets.safe import SafeStatic
 from aptui.untrusted import visible
+
+
+def refilled(fields: list[FormField], values: dict[str, str]) -> list[FormField]:
+    """The same fields holding what was typed (a failed save reopens the form with them)."""
+    return [replace(f, value=values[f.name]) if values.get(f.name) else f for f in fields]
 
 
 @dataclass(frozen=True)
@@ -44,11 +49,12 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         Binding("ctrl+s", "save", "Save", id="form.save"),
     ]
 
-    def __init__(self, title: str, fields: list[FormField], *, about: str = "") -> None:
+    def __init__(self, title: str, fields: list[FormField], *, about: str = "", error: str = "") -> None:
         super().__init__()
         self.title_text = title
         self.fields = fields
         self.about = about
+        self.error = error  # shown at once: a form reopened after its save failed says why
 
     def compose(self):
         with Vertical():
@@ -65,7 +71,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
                     else:
                         yield TextInput(value=visible(f.value), placeholder=f.placeholder, password=f.secret,
                                     id=f"f-{f.name}")
-            yield SafeStatic("", classes="form-error", id="form-error", markup=False)
+            yield SafeStatic(self.error, classes="form-error", id="form-error", markup=False)
             yield SafeStatic("tab next field · enter on the last field or ctrl+s saves · esc cancels",
                          classes="status", markup=False)
 
