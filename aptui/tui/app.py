@@ -16,6 +16,7 @@ from aptui.masking import redact
 from aptui.services.context import Context
 from aptui.tui.clipboard import passthrough
 from aptui.tui.commands import AptuiCommands
+from aptui.tui.hints import for_console
 from aptui.tui.jobs import ServiceRunner, describe
 from aptui.tui.messages import ErrorReported
 from aptui.tui.panes import PANES, Pane
@@ -186,7 +187,7 @@ class AptuiApp(App[int]):
         """The one error path: a notification (or a modal) with the code; secrets redacted."""
         e = describe(err)
         message = redact(e.message, self._secrets)
-        hint = redact(e.hint, self._secrets) if e.hint else None
+        hint = redact(for_console(e.hint), self._secrets) if e.hint else None  # the console's keys, not CLI flags
         self.errors.append(AptuiError(e.code, message, exit_code=e.exit_code, hint=hint))
         self.post_message(ErrorReported(e.code, message))
         if modal:

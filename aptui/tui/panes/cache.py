@@ -122,6 +122,18 @@ class CachePane(Pane):
         self._remote(None, None)
 
     def _remote(self, connection_id: str | None, name: str | None) -> None:
+        """First check that a profile with a key exists (no request): no confirmation for what cannot run."""
+        from aptui.services import profiles
+
+        def ready() -> str:
+            prof = profiles.resolve_profile(self.ctx, self.app.profile_name)  # type: ignore[attr-defined]
+            profiles.resolve_api_key(self.ctx, prof)
+            return prof.name
+
+        self.run_job("checking the platform profile", ready, quiet=True,
+                     on_done=lambda _name: self._confirm_remote(connection_id, name))
+
+    def _confirm_remote(self, connection_id: str | None, name: str | None) -> None:
         from aptui.services import platform
 
         profile = self.app.profile_name  # type: ignore[attr-defined]

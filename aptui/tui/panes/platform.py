@@ -22,6 +22,7 @@ FAILED_STATES = ["FAILED", "TIMEOUT", "INTERNAL_ERROR"]
 MAX_ROWS = 100_000
 BATCH = 1000
 VIEWS = {"conns": "app connections", "mcp": "MCP servers", "runs": "failed runs"}
+EMPTY = {"conns": "no app connections in this project", "mcp": "no MCP server", "runs": "no failed runs"}
 VIEW_ACTIONS = {"upsert": "conns", "delete": "conns", "rotate": "mcp", "retry": "runs", "filter": None}
 
 
@@ -114,19 +115,19 @@ class PlatformPane(Pane):
                 yield VirtualTable(
                     [Column("status", 9), Column("display name", max_width=28), Column("piece", max_width=26),
                      Column("scope", 8), Column("external id", max_width=30), Column("updated")],
-                    empty_text="no app connections in this project", id="plat-conns-table")
+                    empty_text=EMPTY["conns"], id="plat-conns-table")
             with Vertical(id="plat-mcp"):
                 yield VirtualTable(
                     [Column("project", max_width=22), Column("server", 12), Column("status", 9),
                      Column("disabled tools", max_width=30), Column("updated")],
-                    empty_text="no MCP server", id="plat-mcp-table")
+                    empty_text=EMPTY["mcp"], id="plat-mcp-table")
             with Vertical(id="plat-runs"):
                 yield FilterBox("plat-runs-table", placeholder="filter runs (flow, step, error)",
                                 id="plat-runs-filter")
                 yield VirtualTable(
                     [Column("run", 12), Column("flow", 12), Column("status", 14), Column("failed step", max_width=20),
                      Column("started", 9), Column("error")],
-                    empty_text="no failed runs", id="plat-runs-table")
+                    empty_text=EMPTY["runs"], id="plat-runs-table")
         yield JobStatus("", id="plat-status")
 
     # -- context --------------------------------------------------------------------------
@@ -188,6 +189,7 @@ class PlatformPane(Pane):
             self.query_one(f"#plat-{self.view}-filter", FilterBox).open()
 
     def action_refresh(self) -> None:
+        self.table().empty_text = EMPTY[self.view]
         {"conns": self._load_conns, "mcp": self._load_mcp, "runs": self._load_runs}[self.view]()
 
     # -- profiles and projects ----------------------------------------------------------------
@@ -280,8 +282,21 @@ class PlatformPane(Pane):
             self.app.call_from_thread(self._add_conns, list(batch))
 
         self.run_job("loading app connections", load_connections, self.ctx, self.profile, self.project, push,
-                     on_done=self._conns_loaded, group="platform-conns", exclusive=True,
+                     on_done=self._conns_loaded, on_error=self._load_failed, group="platform-conns", exclusive=True,
                      timeout=max(self.job_timeout(), 120))
+
+    def _load_failed(self, err: Exception) -> bool:
+        """No profile (or no key): the list says what to do instead of "no app connections"."""
+        code = getattr(err, "code", "")
+        if code not in ("PROFILE_MISSING", "API_KEY_MISSING"):
+            return False
+        text = "no Activepieces profile — n adds one" if code == "PROFILE_MISSING" else \
+            "this profile has no API key — n adds a profile with one"
+        table = self.table()
+        table.empty_text = text
+        table.refresh()
+        self.query_one(JobStatus).set_text(text)
+        return False  # and the error's own line, as everywhere
 
     def _add_conns(self, batch: list[dict[str, Any]]) -> None:
         rows = []
@@ -367,7 +382,7 @@ class PlatformPane(Pane):
     # -- MCP ------------------------------------------------------------------------------
     def _load_mcp(self) -> None:
         self.run_job("loading MCP servers", load_mcp, self.ctx, self.profile, self.project,
-                     on_done=self._show_mcp, group="platform-mcp", exclusive=True)
+                     on_done=self._show_mcp, on_error=self._load_failed, group="platform-mcp", exclusive=True)
 
     def _show_mcp(self, servers: list[dict[str, Any]]) -> None:
         self.loaded.add("mcp")
@@ -418,7 +433,7 @@ class PlatformPane(Pane):
     # -- runs -----------------------------------------------------------------------------
     def _load_runs(self) -> None:
         self.run_job("loading failed runs", load_runs, self.ctx, self.profile, self.project, on_done=self._show_runs,
-                     group="platform-runs", exclusive=True)
+                     on_error=self._load_failed, group="platform-runs", exclusive=True)
 
     def _show_runs(self, runs: list[dict[str, Any]]) -> None:
         self.loaded.add("runs")
