@@ -215,3 +215,39 @@ def test_snapshot(snap_compare, ctx, monkeypatch, size):
         await open_pane(pilot)
 
     assert snap_compare(AptuiApp(ctx, show_first_run=False), terminal_size=size, run_before=run)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_a_stopped_rotation_shows_in_its_row_and_offers_resume_and_abort(ctx, aws_conn, moto_aws, size):
+    """Issue 18 item 10: not `● ok`; `A` in the footer while the stopped item is selected."""
+    from aptui.tui.app import AptuiApp
+    from tests.tui.hostile import screen_text
+
+    aws_conn("prod-aws")
+    aws_conn("other-aws")
+    app = AptuiApp(ctx, show_first_run=False)
+    async with app.run_test(size=size) as pilot:
+        await open_pane(pilot)
+        table(app).move_to_key("sm:prod-aws")
+        await pilot.press("x")
+        for answer in ("y", "y", "n"):  # inspect, create, then decline the test
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+            await pilot.press(answer)
+            await pilot.pause(0.1)
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorModal))
+        await pilot.press("escape")
+        await settle(pilot)
+        assert row(app, "sm:prod-aws")[0].plain == "◐ stopped" and row(app, "sm:prod-aws")[3] == "at test"
+        assert row(app, "sm:other-aws")[0].plain == "● ok"
+        table(app).move_to_key("sm:prod-aws")
+        await pilot.pause()
+        footer = screen_text(app).split("\n")[-1]
+        assert "A Abort" in footer
+        assert "stopped: x resumes · A aborts" in str(app.pane("rotation").status.render())
+        table(app).move_to_key("sm:other-aws")
+        await pilot.pause()
+        assert "A Abort" not in screen_text(app).split("\n")[-1]
+        table(app).move_to_key("sm:prod-aws")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "stopped at  test" in screen_text(app) or "stopped at" in screen_text(app)

@@ -23,11 +23,27 @@ STATE_LABEL = {"overdue": ("✗ overdue", "error"), "due soon": ("▲ soon", "wa
 INTERACTIVE_TIMEOUT = 6 * 3600.0
 
 
-def state_cell(app: Any, state: str):
+def state_cell(app: Any, state: str, stopped: bool = False):
+    """The row's state; a rotation left half-way shows as ``◐ stopped`` whatever the due date says."""
     from rich.text import Text
 
-    label, var = STATE_LABEL.get(state, (state, "text-muted"))
+    label, var = ("◐ stopped", "warning") if stopped else STATE_LABEL.get(state, (state, "text-muted"))
     return Text(label, style=fmt.theme_color(app, var) or "")
+
+
+async def load_items(ctx: Any, *, offline: bool, progress: Any) -> tuple[Any, dict[str, dict[str, str]]]:
+    """The rotation list, plus where each rotation in progress stands: {item id: {step, state}}."""
+    from aptui.services import rotation
+
+    report = await rotation.list_items(ctx, offline=offline, progress=progress)
+    stopped: dict[str, dict[str, str]] = {}
+    for item in report.items:
+        if item.pending:
+            rot = rotation.pending(ctx, item.id)
+            if rot is not None:
+                stopped[item.id] = {"step": rot.next_step or "?", "state": rotation.state_text(rot),
+                                    "error": rot.run.error or ""}
+    return report, stopped
 
 
 def relative(dt: Any, *, due: bool = False) -> str:
@@ -92,7 +108,7 @@ class RotationPane(Pane):
         Binding("slash", "filter", "Filter", id="pane.filter"),
         Binding("m", "mark", "Mark rotated", id="rotation.mark"),
         Binding("x", "rotate", "Rotate", id="rotation.rotate"),
-        Binding("A", "abort", "Abort", show=False, id="rotation.abort"),
+        Binding("A", "abort", "Abort", id="rotation.abort"),
         Binding("o", "offline", "Offline", show=False, id="rotation.offline"),
         Binding("enter", "details", "Details", show=False, id="rotation.details"),
     ]
@@ -100,6 +116,7 @@ class RotationPane(Pane):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.items: dict[str, Any] = {}
+        self.stopped: dict[str, dict[str, str]] = {}
         self.offline = False
         self.loaded = False
 
@@ -134,30 +151,43 @@ class RotationPane(Pane):
         self.action_refresh()
 
     def action_refresh(self) -> None:
-        from aptui.services import rotation
-
         def progress(done: int, total: int) -> None:
             self.app.call_from_thread(self.query_one(JobStatus).start, f"looking up {done}/{total}")
 
-        self.run_job("reading rotation dates", rotation.list_items, self.ctx, offline=self.offline,
+        self.run_job("reading rotation dates", load_items, self.ctx, offline=self.offline,
                      progress=progress, on_done=self._show, group="rotation-load", exclusive=True,
                      timeout=max(self.job_timeout(), 3 * float(self.ctx.settings.timeout) * 2 + 10))
 
-    def _show(self, report: Any) -> None:
+    def _show(self, loaded: tuple[Any, dict[str, dict[str, str]]]) -> None:
+        report, self.stopped = loaded
         self.loaded = True
         self.items = {i.id: i for i in report.items}
-        rows = [Row(i.id, (state_cell(self.app, i.state), i.id, i.due.date().isoformat() if i.due else "—",
-                           relative(i.due, due=True), relative(i.last_rotated), short_source(i.source),
-                           i.confidence)) for i in report.items]
+        rows = [Row(i.id, (state_cell(self.app, i.state, i.id in self.stopped), i.id,
+                           i.due.date().isoformat() if i.due else "—",
+                           f"at {self.stopped[i.id]['step']}" if i.id in self.stopped else relative(i.due, due=True),
+                           relative(i.last_rotated), short_source(i.source), i.confidence)) for i in report.items]
         self.query_one("#rot-table", VirtualTable).set_rows(rows)
         counts = report.counts()
         text = " · ".join(f"{v} {k}" for k, v in counts.items() if v) or "nothing to track"
         self.query_one("#rot-summary", SafeStatic).update(
             f"{text}{'  (offline: recorded dates)' if self.offline else ''}")
         hint = self.key_hints(("mark", "mark"), ("rotate", "rotate"), ("details", "notes"))
+        if self.stopped:
+            hint = f"{len(self.stopped)} rotation(s) stopped: " + self.key_hints(("rotate", "resumes"),
+                                                                               ("abort", "aborts")) + " · " + hint
         if report.all_unreachable:
             hint = "every lookup was unreachable: recorded dates · " + hint
         self.query_one(JobStatus).set_text(hint)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        allowed = super().check_action(action, parameters)
+        if allowed is False or action != "abort":
+            return allowed
+        key = self.query_one("#rot-table", VirtualTable).current_key
+        return key in self.stopped  # A is in the footer while a stopped rotation is selected
+
+    def on_virtual_table_highlighted(self, event: VirtualTable.Highlighted) -> None:
+        self.refresh_bindings()
 
     def _selected(self) -> Any:
         key = self.query_one("#rot-table", VirtualTable).current_key
@@ -182,6 +212,11 @@ class RotationPane(Pane):
             ("source", item.source or "—"), ("confidence", item.confidence),
             ("policy", f"{item.policy / 86400:g} days"), ("rotate with", item.how),
             ("in progress", "yes (x resumes, A aborts)" if item.pending else "no")]
+        if item.id in self.stopped:
+            where = self.stopped[item.id]
+            fields += [("stopped at", where["step"]), ("now", where["state"])]
+            if where["error"]:
+                fields.append(("last error", where["error"]))
         fields += [(f"note {n}", note) for n, note in enumerate(item.notes, start=1)]
         self.app.push_screen(DetailsModal(f"rotation: {item.id}", fields))
 
