@@ -222,6 +222,34 @@ def resolve(ctx: Context, incident_id: str | None) -> store_inc.Incident:
     return latest
 
 
+def open_target(ctx: Context) -> dict[str, Any] | None:
+    """The credential of the most recently active open incident (panes 3 and 5 open on it):
+    ``{"incident", "item", "connectionId"}``, or None."""
+    inc = store_inc.latest_open(ctx.store)
+    if inc is None:
+        return None
+    cred = inc.data.get("credential", {})
+    return {"incident": inc.id, "item": cred.get("item"), "connectionId": cred.get("connectionId")}
+
+
+def note_elsewhere(ctx: Context, *, step: str, action: str, outcome: str, detail: str,
+                   connection_id: str | None = None, item_id: str | None = None,
+                   project_id: str | None = None) -> list[str]:
+    """An action taken outside the runbook (another pane, another command) on an open incident's
+    credential goes onto its timeline (and so into its export). Matches by connection id, rotation
+    item id, or (flow-run retries) a project in its scope. Returns the incidents noted."""
+    noted: list[str] = []
+    for inc in store_inc.list_all(ctx.store, state=store_inc.OPEN):
+        cred = inc.data.get("credential", {})
+        projects = {p.get("id") for p in (inc.data.get("steps", {}).get("scope", {}).get("result", {})
+                                          .get("projects") or [])}
+        if (connection_id and connection_id == cred.get("connectionId")) or (item_id and item_id == cred.get("item")) \
+                or (project_id and project_id in projects):
+            store_inc.add_event(ctx.store, inc.id, step, f"{action} (outside the runbook)", outcome, detail)
+            noted.append(inc.id)
+    return noted
+
+
 def next_step(inc: store_inc.Incident) -> str | None:
     steps = inc.data.get("steps", {})
     return next((s for s in STEPS if (steps.get(s) or {}).get("status") not in FINISHED), None)
@@ -884,6 +912,8 @@ __all__ = [
     "get",
     "list_incidents",
     "next_step",
+    "note_elsewhere",
+    "open_target",
     "parse_rotated_at",
     "resolve",
     "run",

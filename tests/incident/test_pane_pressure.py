@@ -153,3 +153,38 @@ def test_rotated_at_parsing(ctx):
     for bad in ("yesterday-ish", "2999-01-01T00:00:00Z"):
         with pytest.raises(AptuiError):
             incident.parse_rotated_at(bad)
+
+
+async def test_other_panes_open_on_the_incident_and_their_actions_join_its_timeline(ctx, aws_conn):
+    """Item 8: panes 3 and 5 open on the incident's connection/item; a cache clear and a mark there go onto
+    its timeline and into the export."""
+    from aptui.store.cache import cache_for
+    from aptui.tui.app import AptuiApp
+    from aptui.tui.widgets.vtable import VirtualTable
+
+    aws_conn("a-first-aws")
+    conn = aws_conn("prod-aws")
+    cache_for(ctx.store).put(conn.id, "prod/slack:token", "value-1", 300)
+    cache_for(ctx.store).flush()
+    inc = incident.start(ctx, "sm:prod-aws")
+    app = AptuiApp(ctx, show_first_run=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        assert app.query_one("#cache-table", VirtualTable).current_key == conn.id
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        assert app.query_one("#rot-table", VirtualTable).current_key == "sm:prod-aws"
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    events = [(e["step"], e["action"]) for e in incident.view(ctx, inc.id)["timeline"]]
+    assert ("flush", "local-cache (outside the runbook)") in events
+    assert ("contain", "mark (outside the runbook)") in events
+    assert "mark (outside the runbook)" in incident.export(ctx, inc.id, "md")

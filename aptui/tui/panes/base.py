@@ -211,6 +211,13 @@ class Pane(Vertical):
         return any(w.is_running and w.node is self for w in self.workers)
 
     # -- helpers ------------------------------------------------------------------------
+    def note_incident(self, step: str, action: str, outcome: str, detail: str, **match: str | None) -> None:
+        """Put an action on the timeline of an open incident about the same credential (quietly)."""
+        from aptui.services import incident
+
+        self.run_job("noting the incident", incident.note_elsewhere, self.ctx, step=step, action=action,
+                     outcome=outcome, detail=detail, quiet=True, cancellable=False, group="incident-note", **match)
+
     def confirm(self, title: str, target: str, body: str, then: Callable[[], None], *,
                 action_label: str = "Delete", typed_name: str | None = None) -> None:
         from aptui.tui.screens.confirm import ConfirmModal

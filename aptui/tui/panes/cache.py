@@ -30,6 +30,7 @@ class CachePane(Pane):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.rows: dict[str, dict[str, Any]] = {}
+        self._incident_shown: str | None = None
 
     def compose(self):
         yield VirtualTable(
@@ -52,10 +53,15 @@ class CachePane(Pane):
     def action_refresh(self) -> None:
         from aptui.services import cache
 
-        self.run_job("reading cache figures", cache.status, self.ctx, on_done=self._show, group="cache-load",
-                     exclusive=True)
+        def read() -> tuple[dict[str, Any], dict[str, Any] | None]:
+            from aptui.services import incident
 
-    def _show(self, data: dict[str, Any]) -> None:
+            return cache.status(self.ctx), incident.open_target(self.ctx)
+
+        self.run_job("reading cache figures", read, on_done=self._show, group="cache-load", exclusive=True)
+
+    def _show(self, loaded: tuple[dict[str, Any], dict[str, Any] | None]) -> None:
+        data, target = loaded
         self.rows = {r["id"]: r for r in data["connections"]}
         rows = []
         for r in data["connections"]:
@@ -65,7 +71,12 @@ class CachePane(Pane):
                                  labels=(f"● ok, {seconds(r['status']['expiresIn'])} left", "", "○ none"))
             rows.append(Row(r["id"], (r["name"], r["providerId"], entries, str(r["hits"]), str(r["misses"]),
                                       seconds(r["oldestAge"]), seconds(r["valueTtl"]), status)))
-        self.query_one(VirtualTable).set_rows(rows)
+        table = self.query_one(VirtualTable)
+        table.set_rows(rows)
+        # an open incident: the pane opens on its connection (once per incident, then the cursor is the operator's)
+        if target and target.get("connectionId") and self._incident_shown != target["incident"]:
+            self._incident_shown = target["incident"]
+            table.move_to_key(target["connectionId"])
         server = data["server"]
         self.query_one(JobStatus).set_text(
             f"aptui: values {seconds(data['defaults']['valueTtl'])}, status {seconds(data['defaults']['statusTtl'])}"
@@ -91,7 +102,8 @@ class CachePane(Pane):
                      "locally; the next test fetches from the provider again. The Activepieces server's cache "
                      "is not touched (x).",
                      lambda: self.run_job(f"clearing {row['name']}", cache.clear, self.ctx, row["id"],
-                                          on_done=self._cleared, cancellable=False), action_label="Clear")
+                                          on_done=lambda r: self._cleared(r, row["id"]), cancellable=False),
+                     action_label="Clear")
 
     @mutating
     def action_clear_all(self) -> None:
@@ -104,9 +116,12 @@ class CachePane(Pane):
                                           cancellable=False),
                      action_label="Clear all")
 
-    def _cleared(self, result: dict[str, Any]) -> None:
+    def _cleared(self, result: dict[str, Any], connection_id: str | None = None) -> None:
         what = result["name"] or "all connections"
         self.notify(f"cleared {result['cleared']} cached value(s) for {what} (local)", markup=False)
+        if connection_id:
+            self.note_incident("flush", "local-cache", "ok", f"{result['cleared']} cached value(s) dropped for {what}",
+                               connection_id=connection_id)
         self.action_refresh()
 
     # -- platform ---------------------------------------------------------------------------
@@ -150,3 +165,6 @@ class CachePane(Pane):
     def _remote_done(self, result: dict[str, Any]) -> None:
         scope = f"connection {result['connectionId']}" if result["connectionId"] else "the whole platform"
         self.notify(f"cleared the server cache for {scope} on {result['profile']}", markup=False)
+        if result["connectionId"]:
+            self.note_incident("flush", "platform-cache", "ok", f"the platform's cache for {scope} was cleared",
+                               connection_id=result["connectionId"])

@@ -485,6 +485,8 @@ class PlatformPane(Pane):
 
     def _retried(self, report: Any) -> None:
         summary = ", ".join(f"{v} {k}" for k, v in report.summary().items())
+        self.note_incident("recover", "retry", "ok" if report.ok else "partial", f"retry: {summary}",
+                           project_id=report.project_id)
         if report.ok:
             self.notify(f"retry done: {summary}", markup=False)
         else:

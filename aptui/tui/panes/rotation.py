@@ -31,8 +31,9 @@ def state_cell(app: Any, state: str, stopped: bool = False):
     return Text(label, style=fmt.theme_color(app, var) or "")
 
 
-async def load_items(ctx: Any, *, offline: bool, progress: Any) -> tuple[Any, dict[str, dict[str, str]]]:
-    """The rotation list, plus where each rotation in progress stands: {item id: {step, state}}."""
+async def load_items(ctx: Any, *, offline: bool, progress: Any) -> tuple[Any, dict[str, dict[str, str]], Any]:
+    """The rotation list, where each rotation in progress stands ({item id: {step, state}}), and
+    the open incident's credential (the pane opens on it)."""
     from aptui.services import rotation
 
     report = await rotation.list_items(ctx, offline=offline, progress=progress)
@@ -43,7 +44,9 @@ async def load_items(ctx: Any, *, offline: bool, progress: Any) -> tuple[Any, di
             if rot is not None:
                 stopped[item.id] = {"step": rot.next_step or "?", "state": rotation.state_text(rot),
                                     "error": rot.run.error or ""}
-    return report, stopped
+    from aptui.services import incident
+
+    return report, stopped, incident.open_target(ctx)
 
 
 def relative(dt: Any, *, due: bool = False) -> str:
@@ -117,6 +120,7 @@ class RotationPane(Pane):
         super().__init__(*args, **kwargs)
         self.items: dict[str, Any] = {}
         self.stopped: dict[str, dict[str, str]] = {}
+        self._incident_shown: str | None = None
         self.offline = False
         self.loaded = False
 
@@ -158,15 +162,19 @@ class RotationPane(Pane):
                      progress=progress, on_done=self._show, group="rotation-load", exclusive=True,
                      timeout=max(self.job_timeout(), 3 * float(self.ctx.settings.timeout) * 2 + 10))
 
-    def _show(self, loaded: tuple[Any, dict[str, dict[str, str]]]) -> None:
-        report, self.stopped = loaded
+    def _show(self, loaded: tuple[Any, dict[str, dict[str, str]], Any]) -> None:
+        report, self.stopped, target = loaded
         self.loaded = True
         self.items = {i.id: i for i in report.items}
         rows = [Row(i.id, (state_cell(self.app, i.state, i.id in self.stopped), i.id,
                            i.due.date().isoformat() if i.due else "—",
                            f"at {self.stopped[i.id]['step']}" if i.id in self.stopped else relative(i.due, due=True),
                            relative(i.last_rotated), short_source(i.source), i.confidence)) for i in report.items]
-        self.query_one("#rot-table", VirtualTable).set_rows(rows)
+        table = self.query_one("#rot-table", VirtualTable)
+        table.set_rows(rows)
+        if target and target.get("item") and self._incident_shown != target["incident"]:
+            self._incident_shown = target["incident"]  # once per incident; then the cursor is the operator's
+            table.move_to_key(target["item"])
         counts = report.counts()
         text = " · ".join(f"{v} {k}" for k, v in counts.items() if v) or "nothing to track"
         self.query_one("#rot-summary", SafeStatic).update(
@@ -253,7 +261,10 @@ class RotationPane(Pane):
 
         self.run_job(f"marking {item_id}", mark, cancellable=False,
                      on_done=lambda found: (self.notify(f"{found.id}: recorded, due {when(found.due, due=True)}",
-                                                        markup=False), self.action_refresh()))
+                                                        markup=False), self.action_refresh(),
+                                            self.note_incident("contain", "mark", "ok",
+                                                               f"recorded rotated at {when(found.last_rotated)}",
+                                                               item_id=found.id)))
 
     # -- rotate -------------------------------------------------------------------------------------
     @mutating
@@ -302,6 +313,7 @@ class RotationPane(Pane):
 
     def _rotated(self, item_id: str) -> None:
         self.notify(f"{item_id}: rotation complete", markup=False)
+        self.note_incident("contain", "rotate", "ok", "rotated with aptui (pane 5)", item_id=item_id)
         self.action_refresh()
 
     def _stopped(self, err: Exception) -> bool:
@@ -331,4 +343,6 @@ class RotationPane(Pane):
         done = "; ".join(result["undone"] + result["problems"]) or "nothing to undo"
         self.notify(f"{result['item']}: aborted ({done}); {result['state']}", markup=False,
                     severity="information" if result["ok"] else "warning")
+        self.note_incident("contain", "rotation abort", "ok" if result["ok"] else "partial", done,
+                           item_id=result["item"])
         self.action_refresh()
