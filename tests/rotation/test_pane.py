@@ -251,3 +251,32 @@ async def test_a_stopped_rotation_shows_in_its_row_and_offers_resume_and_abort(c
         await pilot.press("enter")
         await pilot.pause()
         assert "stopped at  test" in screen_text(app) or "stopped at" in screen_text(app)
+
+
+async def test_the_cursor_follows_the_item_when_the_list_resorts(app, ctx, aws_conn):
+    """Issue 18 item 9: after a refresh that re-sorts the rows, m opens the selected item's mark form."""
+    from aptui.services import rotation
+
+    for name in ("a-aws", "b-aws", "c-aws"):
+        aws_conn(name)
+    store_conn.create(ctx.store, provider_id="cyberark-conjur", name="conjur", config=CONJUR)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pane(pilot)
+        before = table(app).shown_keys()
+        target = before[1]
+        table(app).move_to_key(target)
+        # another item becomes overdue: it sorts first, every row below it moves
+        from datetime import timedelta
+
+        from aptui import clock
+
+        other = before[-1]
+        rotation.mark(ctx, other, at=clock.utc_now() - timedelta(days=400))
+        await pilot.press("r")
+        await settle(pilot)
+        after = table(app).shown_keys()
+        assert after != before and after.index(target) != before.index(target)
+        assert table(app).current_key == target
+        await pilot.press("m")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen) and target in app.screen.title_text
