@@ -173,3 +173,34 @@ async def test_after_a_live_test_typing_still_goes_to_the_input(make_app, aws_co
         await settle(pilot)
         assert box.value == before + "4oq" and app.focused is box
         assert app.current_pane().PANE_ID == "refs" and app.is_running
+
+
+async def test_a_reference_is_started_from_pane_1_and_ids_complete(make_app, aws_conn):
+    """Issue 18 item 11: `i` in pane 1 starts a reference to the selected connection; in pane 2 the
+    connection id completes after `{{` (by id or by name), `→` accepts."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        box = app.query_one("#ref-input", Input)
+        assert app.current_pane().PANE_ID == "refs" and app.focused is box
+        assert box.value == "{{" + CONN + "|ap_sep_v1|}}" and box.cursor_position == len(box.value) - 2
+        await pilot.press(*"prod/api-keys:slack_token")
+        await settle(pilot)
+        assert box.value == "{{" + CONN + "|ap_sep_v1|prod/api-keys:slack_token}}"
+        assert verdict(app).startswith("✓ valid")
+        box.value = ""
+        await pilot.press("{", "{", "p", "r", "o")  # by name: prod-aws
+        await settle(pilot)
+        await pilot.press("right")
+        await settle(pilot)
+        assert box.value == "{{" + CONN + "|ap_sep_v1|"
+        box.value = ""
+        await pilot.press("{", "{", *CONN[:5])  # by id prefix
+        await settle(pilot)
+        await pilot.press("right")
+        await settle(pilot)
+        assert box.value == "{{" + CONN + "|ap_sep_v1|"

@@ -9,6 +9,7 @@ from typing import Any
 
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.suggester import Suggester
 from textual.widgets import Input
 
 from aptui.errors import usage
@@ -75,6 +76,27 @@ def resolve_file(ctx: Any, path: str, project_ids: list[str] | None):
     return references.resolve_document(ctx, doc, project_ids=project_ids)
 
 
+class ConnectionSuggester(Suggester):
+    """Completes the connection id after ``{{``: by id prefix or by name (→ its id), then adds
+    ``|ap_sep_v1|``; ``→`` (or end) accepts. The pane keeps ``connections`` up to date."""
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.connections: list[tuple[str, str]] = []  # (id, name)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        start = value.rfind("{{")
+        if start < 0 or "|" in value[start:] or "}}" in value[start:]:
+            return None
+        typed = value[start + 2:]
+        if not typed:
+            return None
+        for cid, name in self.connections:
+            if cid.startswith(typed) or name.lower().startswith(typed.lower()):
+                return value[:start + 2] + cid + "|ap_sep_v1|"
+        return None
+
+
 class ReferencesPane(Pane, can_focus=True):
     PANE_ID = "refs"
     TITLE = "References"
@@ -98,11 +120,12 @@ class ReferencesPane(Pane, can_focus=True):
         super().__init__(*args, **kwargs)
         self.project_ids: list[str] | None = None
         self.results: dict[int, Any] = {}
+        self.suggester = ConnectionSuggester()
 
     def compose(self):
         yield SafeStatic("Reference (project: any — p sets one)", classes="section-title", id="refs-title",
                      markup=False)
-        yield TextInput(placeholder=PLACEHOLDER, id="ref-input")
+        yield TextInput(placeholder=PLACEHOLDER, id="ref-input", suggester=self.suggester)
         yield SafeStatic("", id="ref-verdict", markup=False)
         yield SafeStatic("", id="ref-detail", classes="hint", markup=False)
         yield RevealableSecret(None, label="value", reveal_seconds=self.app.ctx.settings.reveal_seconds,  # type: ignore[attr-defined]
@@ -114,6 +137,27 @@ class ReferencesPane(Pane, can_focus=True):
                                 Column("connection", max_width=18), Column("detail")],
                                empty_text="o opens a JSON file", id="ref-doc")
         yield JobStatus("o opens a JSON file and resolves every reference in it", id="refs-status")
+
+    def on_show(self) -> None:
+        def names() -> list[tuple[str, str]]:
+            from aptui.store import connections as store_conn
+
+            return [(c.id, c.name) for c in store_conn.list_all(self.ctx.store)]
+
+        self.run_job("reading connection ids", names, quiet=True, group="refs-names", exclusive=True,
+                     on_done=lambda rows: setattr(self.suggester, "connections", rows))
+        super().on_show()
+
+    def insert_reference(self, connection_id: str) -> None:
+        """Start a reference to a connection (pane 1's i): ``{{id|ap_sep_v1|`` and the path to type."""
+        box = self.query_one("#ref-input", Input)
+        box.value = "{{" + connection_id + "|ap_sep_v1|}}"
+        box.focus()
+
+        def place() -> None:  # after the focus (which puts the cursor at the end)
+            box.cursor_position = len(box.value) - 2
+
+        self.call_after_refresh(place)
 
     def on_mount(self) -> None:
         self.query_one("#ref-value").display = False

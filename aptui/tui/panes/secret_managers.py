@@ -58,6 +58,7 @@ class SecretManagersPane(Pane):
         Binding("e", "edit", "Edit", id="sm.edit"),
         Binding("t", "test", "Test", id="sm.test"),
         Binding("d", "delete", "Delete", id="sm.delete"),
+        Binding("i", "insert_ref", "Reference", id="sm.reference"),
         Binding("r", "refresh", "Refresh", id="pane.refresh"),
         Binding("slash", "filter", "Filter", id="pane.filter"),
         Binding("enter", "details", "Details", show=False, id="sm.details"),
@@ -122,6 +123,14 @@ class SecretManagersPane(Pane):
         if view is None:
             self.notify("no connection selected", severity="warning", markup=False)
         return view
+
+    def action_insert_ref(self) -> None:
+        """Pane 2 with ``{{<this connection's id>|ap_sep_v1|}}`` typed, the cursor where the path goes."""
+        view = self._need_selection()
+        if view is None:
+            return
+        self.app.action_show_pane("refs")  # type: ignore[attr-defined]
+        self.app.pane("refs").insert_reference(view["id"])  # type: ignore[attr-defined]
 
     # -- add / edit ---------------------------------------------------------------------
     @mutating
