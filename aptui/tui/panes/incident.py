@@ -36,8 +36,9 @@ def console_hint(err: Exception) -> Exception:
     return AptuiError(err.code, err.message, exit_code=err.exit_code, hint=hint, params=err.params)
 
 
-def steps_text(step_status: dict[str, str]) -> str:
-    return " ".join(f"{MARK.get(v, '?')}{k[:4]}" for k, v in step_status.items())
+def steps_text(step_status: dict[str, str], *, full: bool = False) -> str:
+    """``✓scope –contain …`` (at 80 columns the names are cut to four letters)."""
+    return " ".join(f"{MARK.get(v, '?')}{k if full else k[:4]}" for k, v in step_status.items())
 
 
 class IncidentPane(Pane):
@@ -77,7 +78,7 @@ class IncidentPane(Pane):
     def compose(self):
         yield VirtualTable(
             [Column("incident", max_width=9), Column("state", 6), Column("credential", max_width=30),
-             Column("steps", 29), Column("opened", max_width=11)],
+             Column("steps", max_width=40), Column("opened", max_width=11)],
             empty_text="no incident" + (" (read-only)" if self.ctx.settings.read_only else
                                         " — n opens one for a compromised credential"), id="inc-table")
         yield SafeStatic("", id="inc-head", classes="section-title", markup=False)
@@ -106,7 +107,8 @@ class IncidentPane(Pane):
         self.loaded = True
         self.incidents = {r["id"]: r for r in rows}
         table = self.query_one("#inc-table", VirtualTable)
-        table.set_rows([Row(r["id"], (r["id"], r["state"], r["credential"], steps_text(r["stepStatus"]),
+        full = self.size.width >= 110
+        table.set_rows([Row(r["id"], (r["id"], r["state"], r["credential"], steps_text(r["stepStatus"], full=full),
                                       r["created"][5:16].replace("T", " "))) for r in rows])
         if self.selected in self.incidents:
             table.move_to_key(self.selected)

@@ -226,8 +226,9 @@ class ReferencesPane(Pane, can_focus=True):
             return
         from aptui.services import references
 
+        # "Test live" means live: aptui's cache is bypassed (and refreshed by the answer)
         self.run_job("resolving live", references.test_reference, self.ctx, text, project_ids=self.project_ids,
-                     on_done=self._tested, group="refs-test",
+                     use_cache=False, on_done=self._tested, group="refs-test",
                      exclusive=True)
 
     def _tested(self, result: Any) -> None:

@@ -76,6 +76,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
                          classes="status", markup=False)
 
     def on_mount(self) -> None:
+        self.app.clear_notifications()  # old toasts would sit over the form's fields
         fields = self.query("Input, Select")
         if fields:
             fields.first().focus()

@@ -296,7 +296,12 @@ class VirtualTable(ScrollView, can_focus=True):
         if y == 0:
             header = base + self.get_component_rich_style("vtable--header")
             strip = Strip(self._line([c.label for c in self.columns], widths, header))
-            return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, header)
+            strip = strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, header)
+            if self._filter.strip():  # "7 of 25" at the header's right end while a filter narrows the rows
+                tag = f" {len(self._view)} of {len(self._rows)} "
+                if width > len(tag) + 10:
+                    strip = Strip.join([strip.crop(0, width - len(tag)), Strip([Segment(tag, header)])])
+            return strip
         index = int(self.scroll_offset.y) + y - 1
         if not self._view:
             if y == 1:
