@@ -208,3 +208,24 @@ async def test_a_server_slower_than_the_timeout_gives_a_timeout_code(make_app, c
         await settle(pilot)
         assert app.errors[-1].code == "PLATFORM_TIMEOUT" and "no answer within 0.3s" in app.errors[-1].message
         assert app.errors[-1].exit_code == 4
+
+
+async def test_a_profile_updated_from_another_shell_is_picked_up(make_app, ctx, activepieces, run_cli):
+    """Issue 18 item 15: `aptui profile update --url` in another shell; `r` in pane 4 uses the new URL."""
+    from aptui.masking import Secret
+    from aptui.store import profiles
+
+    profiles.create(ctx.store, "ap-test", "http://127.0.0.1:9", api_key=Secret(activepieces.api_key),
+                    default_project=DEFAULT_PROJECT, make_default=True)
+    ctx.settings.retries = 0
+    ctx.settings.timeout = 2.0
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = await open_platform(pilot, app)
+        assert table.total == 0 and app.errors  # nothing listens on port 9
+        done = run_cli("profile", "update", "ap-test", "--url", activepieces.url)
+        assert done.code == 0, done.err
+        await pilot.press("r")
+        await settle(pilot)
+        assert table.total == len(activepieces.connections) > 0
