@@ -280,3 +280,33 @@ async def test_the_cursor_follows_the_item_when_the_list_resorts(app, ctx, aws_c
         await pilot.press("m")
         await pilot.pause()
         assert isinstance(app.screen, FormScreen) and target in app.screen.title_text
+
+
+async def test_abort_after_store_can_put_the_old_key_back(app, ctx, aws_conn, moto_aws):
+    """Item 10: stopped after store (the publish declined): abort offers to put the old key back in
+    aptui and delete the new one (the platform never got it), or to keep the new one."""
+    from aptui.tui.screens.choice import ChoiceModal
+
+    conn = aws_conn("prod-aws")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pane(pilot)
+        await pilot.press("x")
+        for answer in ("y", "y", "y", "y", "n"):  # inspect, create, test, store; decline the publish
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+            await pilot.press(answer)
+            await pilot.pause(0.1)
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorModal))
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(iam_keys(moto_aws, conn.user)) == 2 and stored_config(ctx, "prod-aws")["accessKeyId"] != conn.key_id
+        assert row(app, "sm:prod-aws")[3] == "at publish"
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        assert [k for k, _ in app.screen.options] == ["restore", "keep"]
+        await pilot.press("enter")  # restore
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await settle(pilot)
+    assert stored_config(ctx, "prod-aws")["accessKeyId"] == conn.key_id
+    assert stored_config(ctx, "prod-aws")["secretAccessKey"] == conn.secret
+    assert iam_keys(moto_aws, conn.user) == {conn.key_id: "Active"}

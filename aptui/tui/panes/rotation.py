@@ -332,10 +332,27 @@ class RotationPane(Pane):
             return
         from aptui.services import rotation
 
-        self.confirm(f"Abort the rotation of {item.id}?", item.label,
-                     "Before the new credential is stored, aptui deletes the new AWS key / destroys the new Vault "
-                     "secret ID it created; after that nothing is undone and the old credential stays active.",
-                     lambda: self.run_job(f"aborting {item.id}", rotation.abort, self.ctx, item.id,
+        self.run_job("reading the abort options", rotation.abort_options, self.ctx, item.id,
+                     on_done=lambda options: self._abort_choice(item, options))
+
+    def _abort_choice(self, item: Any, options: list[tuple[str, str]]) -> None:
+        """One way out: confirm it. Several (stopped after store): choose, then confirm."""
+        if len(options) == 1:
+            self._confirm_abort(item, *options[0])
+            return
+        from aptui.tui.screens.choice import ChoiceModal
+
+        where = self.stopped.get(item.id, {})
+        title = f"Abort the rotation of {item.id}" + (f"\nnow: {where['state']}" if where.get("state") else "")
+        labels = dict(options)
+        self.app.push_screen(ChoiceModal(title, options),
+                             lambda mode: self._confirm_abort(item, mode, labels[mode]) if mode else None)
+
+    def _confirm_abort(self, item: Any, mode: str, what: str) -> None:
+        from aptui.services import rotation
+
+        self.confirm(f"Abort the rotation of {item.id}?", item.label, what[:1].upper() + what[1:] + ".",
+                     lambda: self.run_job(f"aborting {item.id}", rotation.abort, self.ctx, item.id, mode=mode,
                                           cancellable=False, on_done=self._aborted),
                      action_label="Abort")
 
