@@ -50,6 +50,7 @@ class AptuiApp(App[int]):
         self._secrets: set[str] = set()
         self.runner = ServiceRunner()
         self.errors: list[AptuiError] = []  # every error shown, for tests and the log
+        self.notices: list[tuple[str, str]] = []  # every notification shown: (title, message)
         self.pane_classes: list[type[Pane]] = sorted(PANES, key=lambda p: p.NUMBER)
         self.profile_name: str | None = None  # the platform profile chosen in pane 4 (None: default)
         self.sub_title_refresh()
@@ -201,9 +202,11 @@ class AptuiApp(App[int]):
 
     def notify(self, message: str, *, title: str = "", severity: str = "information",  # type: ignore[override]
                timeout: float | None = None, markup: bool = False) -> None:
-        """Every notification and toast: control characters made visible (server text reaches here)."""
-        super().notify(visible(message, keep_newlines=True), title=visible(title), severity=severity,  # type: ignore[arg-type]
-                       timeout=timeout, markup=markup)
+        """Every notification and toast: control characters made visible (server text reaches here).
+        ``notices`` keeps every one shown (a toast cleared by a form still counts, e.g. for leak scans)."""
+        message, title = visible(message, keep_newlines=True), visible(title)
+        self.notices.append((title, message))
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)  # type: ignore[arg-type]
 
     def copy_text(self, text: str, *, what: str = "value") -> None:
         """Clipboard over SSH: OSC 52 (Textual), plus a tmux/screen passthrough copy."""

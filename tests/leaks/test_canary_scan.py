@@ -116,7 +116,7 @@ async def test_console_flows_leak_nothing(tmp_path, ctx, moto_aws, vault_double,
         for n, err in enumerate(app.errors):
             w.scanner.add(f"console error #{n} (message, hint, params)", json.dumps(
                 [repr(err), str(err), err.to_dict()], default=str))
-        notes = [f"{n.title}: {n.message}" for n in app._notifications]
+        notes = [f"{title}: {message}" for title, message in app.notices]  # every one shown, not just the last
         w.scanner.add("console notifications", "\n".join(notes))
         assert notes, "no notification was recorded"
         # the store while the console holds it open (WAL and SHM present)
