@@ -26,12 +26,6 @@ if TYPE_CHECKING:
     from aptui.services.context import Context
 
 
-def key_text(key: str) -> str:
-    from aptui.tui.commands import key_label
-
-    return key_label(key)
-
-
 def mutating(func: Callable) -> Callable:
     """Mark an action that changes something: hidden and refused in read-only mode."""
 
@@ -127,12 +121,14 @@ class Pane(Vertical):
         """Read-only: a key bound to a change says so in one line instead of doing nothing."""
         if not self.ctx.settings.read_only:
             return
+        from aptui.tui.commands import key_label
+
         for key, b in self.live_bindings():
             if key == event.key and self.is_mutating(b.action):
                 event.stop()
                 event.prevent_default()
                 self.app.report_error(usage(  # type: ignore[attr-defined]
-                    f"{key_text(key)} ({b.description.lower()}) is disabled: the console is read-only",
+                    f"{key_label(key)} ({b.description.lower()}) is disabled: the console is read-only",
                     code="READ_ONLY", hint="start aptui without --read-only to change things"))
                 return
 
