@@ -18,6 +18,7 @@ from aptui.tui.screens.confirm import ConfirmModal
 from aptui.tui.screens.details import DetailsModal
 from aptui.tui.screens.error import ErrorModal
 from aptui.tui.screens.form import FormField, FormScreen
+from aptui.tui.screens.help import HelpScreen
 from aptui.tui.screens.show_once import ShowOnceModal
 from tests.tui.conftest import settle
 
@@ -25,7 +26,7 @@ SIZE = (80, 24)
 NAMED = {"esc": "escape", "enter": "enter", "tab": "tab", "?": "question_mark", ":": "colon", "/": "slash",
          "↑↓": "down", "space": "space", "f12": "f12"}
 KEY = re.compile(r"^(esc|enter|tab|space|f12|ctrl\+[a-z]|↑↓|[a-zA-Z?:/]|\d-\d)$")
-SEGMENT = re.compile(r"\s*(?:·|—|;|\||\(|\)|,|\bKeys:)\s*")
+SEGMENT = re.compile(r"\s*(?:·|—|;|\||\(|\)|,|\.\s|\bKeys:)\s*")
 
 
 def keys_in_text(text: str) -> set[str]:
@@ -40,8 +41,8 @@ def keys_in_text(text: str) -> set[str]:
             continue
         for seg in SEGMENT.split(line):
             words = seg.split()
-            if len(words) >= 4 and KEY.match(words[0]) and words[1] == "/" and KEY.match(words[2]):
-                found |= {words[0], words[2]}  # "n / esc cancel"
+            if len(words) >= 4 and KEY.match(words[0]) and words[1] in ("/", "or") and KEY.match(words[2]):
+                found |= {words[0], words[2]}  # "n / esc cancel", ": or ctrl+p lists"
             elif len(words) >= 2 and KEY.match(words[0]) and re.match(r"^[a-z]", words[1]):
                 found.add(words[0])
     out: set[str] = set()
@@ -108,6 +109,7 @@ def modal_cases():
         "choice": lambda: ChoiceModal("Pick", [("a", "first"), ("b", "second")]),
         "show-once": lambda: ShowOnceModal("New token", Secret("tok-1234567890")),
         "form": lambda: FormScreen("Form", [FormField("a", "A", value="1"), FormField("b", "B", value="2")]),
+        "help": lambda: HelpScreen("Cache", "about the pane", [("Everywhere", [("q", "Quit")])]),
     }
 
 
