@@ -217,9 +217,17 @@ class AptuiApp(App[int]):
         wrapped = passthrough(osc52(text))
         if wrapped and self._driver is not None:
             self._driver.write(wrapped)
-        self.notify(f"{what} copied ({len(text)} chars) through the terminal clipboard (OSC 52)",
-                    markup=False)
+        self._copy_notice(what, len(text))
         self.audit_event("clipboard.copy", what, "ok")
+
+    @work(thread=True, exit_on_error=False, group="clipboard")
+    def _copy_notice(self, what: str, length: int) -> None:
+        """Say what the copy reached (asking tmux takes a subprocess: off the UI loop)."""
+        from aptui.tui.clipboard import delivery
+
+        said = delivery()
+        severity = "warning" if said.startswith("NOT") else "information"
+        self.call_from_thread(self.notify, f"{what} ({length} chars): {said}", severity=severity, markup=False)
 
     def audit_event(self, action: str, target: str, outcome: str, detail: str | None = None) -> None:
         self._audit(action, target, outcome, detail)
