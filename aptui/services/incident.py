@@ -105,6 +105,22 @@ def _since(value: str | datetime | None, now: datetime) -> datetime:
                     hint="e.g. 6h, 2d, or 2026-11-26T08:00:00Z") from None
 
 
+def parse_rotated_at(text: str) -> datetime:
+    """When a credential was rotated elsewhere: ``now``, a duration ago (``2h``, ``30m``) or an ISO time."""
+    now = clock.utc_now()
+    value = (text or "").strip()
+    if value.lower() in ("", "now"):
+        return now
+    try:
+        when = _since(value, now)
+    except AptuiError:
+        raise usage(f"rotated at: not a time or a duration: {text!r}", hint="now, 2h, 30m, or 2026-11-26T08:00:00Z") \
+            from None
+    if when > now:
+        raise usage("rotated at: that time is in the future")
+    return when
+
+
 def start(ctx: Context, credential: str, *, title: str | None = None, since: str | datetime | None = None,
           scan: list[str] | tuple[str, ...] = (), profile: str | None = None, strategy: str = "FROM_FAILED_STEP",
           rate: float = 2.0, statuses: list[str] | None = None, max_runs: int | None = None,
@@ -132,7 +148,8 @@ def start(ctx: Context, credential: str, *, title: str | None = None, since: str
         raise usage("the title must be one line of at most 200 characters")
     credential_info = {"item": item.id, "kind": item.kind, "label": item.label, "connectionId": item.connection_id,
                        "profile": item.profile, "profileId": item.profile_id, "projectId": item.project_id,
-                       "secretName": item.secret_name}
+                       "secretName": item.secret_name, "recordKey": item.record_key, "how": item.how,
+                       "rotatedRecord": _latest_rotation(ctx, item.record_key)}
     if item.profile and not profile:
         profile = item.profile
     data = {"credential": credential_info,
@@ -144,6 +161,50 @@ def start(ctx: Context, credential: str, *, title: str | None = None, since: str
                         f"credential {item.id} ({item.label}); failed runs since {iso(when)}")
     ctx.audit("incident.start", inc.id, "ok", f"credential={item.id}")
     return inc
+
+
+def _latest_rotation(ctx: Context, record_key: str) -> str | None:
+    """The id of the newest ``rotated`` record of a credential (None: never rotated)."""
+    from aptui.store import rotation as store_rot
+
+    return next((r.id for r in store_rot.records(ctx.store, record_key) if r.event == store_rot.ROTATED), None)
+
+
+def _marked_since_start(ctx: Context, cred: dict[str, Any]) -> str | None:
+    """When the credential was recorded rotated after the incident opened (pane 5's mark, `rotation
+    mark`, a rotation run outside the runbook): that record's date, else None."""
+    from aptui.store import rotation as store_rot
+
+    key = cred.get("recordKey")
+    if not key or "rotatedRecord" not in cred:
+        return None
+    latest = next((r for r in store_rot.records(ctx.store, key) if r.event == store_rot.ROTATED), None)
+    return latest.at if latest is not None and latest.id != cred.get("rotatedRecord") else None
+
+
+CONTAIN_LABELS = {"rotate": "Rotate it now with aptui (assisted; every step confirmed)",
+                  "elsewhere": "It was rotated elsewhere: record when (and a note)",
+                  "skip": "Skip containment (give a reason)"}
+
+
+def contain_choices(ctx: Context, incident_id: str) -> dict[str, Any]:
+    """What the console offers for the contain step: ``choices`` [(key, label)] (rotate only for a
+    credential aptui can rotate), the ``previous`` decision and why it stopped (``stopped``), and
+    ``markedAt`` when the credential was recorded rotated since the incident opened (no question
+    needed then)."""
+    inc = get(ctx, incident_id)
+    cred = inc.data.get("credential", {})
+    how = cred.get("how")
+    if how is None:  # an incident opened before `how` was recorded
+        with contextlib.suppress(AptuiError):
+            how = rot_items.find_item(ctx, cred.get("item") or "").how
+    keys = ["rotate", "elsewhere", "skip"] if how not in (None, "mark") else ["elsewhere", "skip"]
+    entry = inc.data.get("steps", {}).get("contain", {})
+    return {"choices": [(k, CONTAIN_LABELS[k]) for k in keys], "rotatable": "rotate" in keys,
+            "previous": entry.get("result", {}).get("mode") or inc.data.get("options", {}).get("contain"),
+            "status": entry.get("status", PENDING),
+            "stopped": entry.get("reason") if entry.get("status") in (FAILED, WAITING) else None,
+            "markedAt": _marked_since_start(ctx, cred), "how": how}
 
 
 def get(ctx: Context, incident_id: str) -> store_inc.Incident:
@@ -159,6 +220,34 @@ def resolve(ctx: Context, incident_id: str | None) -> store_inc.Incident:
         raise usage("no open incident", code="ENTITY_NOT_FOUND",
                     hint="start one: aptui incident start --credential ITEM")
     return latest
+
+
+def open_target(ctx: Context) -> dict[str, Any] | None:
+    """The credential of the most recently active open incident (panes 3 and 5 open on it):
+    ``{"incident", "item", "connectionId"}``, or None."""
+    inc = store_inc.latest_open(ctx.store)
+    if inc is None:
+        return None
+    cred = inc.data.get("credential", {})
+    return {"incident": inc.id, "item": cred.get("item"), "connectionId": cred.get("connectionId")}
+
+
+def note_elsewhere(ctx: Context, *, step: str, action: str, outcome: str, detail: str,
+                   connection_id: str | None = None, item_id: str | None = None,
+                   project_id: str | None = None) -> list[str]:
+    """An action taken outside the runbook (another pane, another command) on an open incident's
+    credential goes onto its timeline (and so into its export). Matches by connection id, rotation
+    item id, or (flow-run retries) a project in its scope. Returns the incidents noted."""
+    noted: list[str] = []
+    for inc in store_inc.list_all(ctx.store, state=store_inc.OPEN):
+        cred = inc.data.get("credential", {})
+        projects = {p.get("id") for p in (inc.data.get("steps", {}).get("scope", {}).get("result", {})
+                                          .get("projects") or [])}
+        if (connection_id and connection_id == cred.get("connectionId")) or (item_id and item_id == cred.get("item")) \
+                or (project_id and project_id in projects):
+            store_inc.add_event(ctx.store, inc.id, step, f"{action} (outside the runbook)", outcome, detail)
+            noted.append(inc.id)
+    return noted
 
 
 def next_step(inc: store_inc.Incident) -> str | None:
@@ -450,6 +539,18 @@ class _Runner:
 
         res = self.result("contain")
         mode = self.d.contain or res.get("mode") or self.options.get("contain")
+        marked = _marked_since_start(self.ctx, self.cred) if not self.d.contain else None
+        if marked is not None:  # recorded rotated since the incident opened (pane 5's m, `rotation mark`)
+            res.update({"mode": "recorded", "rotatedAt": marked})
+            text = f"recorded as rotated at {marked} (outside the runbook)"
+            self.set_status("contain", DONE, summary_text=text, outcome="ok")
+            self.save("contain", "recorded", "ok", text)
+            return
+        if mode == "rotate" and self.cred.get("how") == "mark":
+            raise usage(f"aptui cannot rotate {self.cred['item']} ({self.cred.get('label')}): it is rotated where it "
+                        "lives", code="ROTATION_UNSUPPORTED",
+                        hint=f"rotate it there, then: aptui incident resume {self.inc.id} --rotated-elsewhere "
+                             "[--rotated-at TIME --note TEXT]")
         if mode not in ("rotate", "elsewhere"):
             raise AptuiError(NEEDS_INPUT, "contain needs a decision: rotate the credential now, or record that it "
                              "was rotated elsewhere", exit_code=Exit.USAGE,
@@ -511,17 +612,13 @@ class _Runner:
                     res["remote"] = {"skipped": f"no Activepieces profile ({why})"}
                     self.save("flush", "platform-cache", "skipped", res["remote"]["skipped"])
                 else:
-                    remote = await platform.list_remote_secret_managers(self.ctx, self.profile)
-                    twin = next((r for r in remote if r.get("id") == conn.id), None) or \
-                        next((r for r in remote if r.get("name") == conn.name), None)
-                    if twin is None:
-                        res["remote"] = {"skipped": f"the platform has no connection named {conn.name}"}
-                        self.save("flush", "platform-cache", "skipped", res["remote"]["skipped"])
-                    else:
-                        done = await platform.clear_remote_cache(self.ctx, self.profile, connection_id=twin["id"])
-                        res["remote"] = {"connectionId": twin["id"], "scope": done["scope"]}
-                        self.save("flush", "platform-cache", "ok",
-                                  f"the platform's cache for {conn.name} ({twin['id']}) was cleared")
+                    # DELETE /v1/secret-managers/cache?connectionId= : the one secret-manager route an API
+                    # key may call (listing the platform's secret managers needs a signed-in user), and it
+                    # names the connection by the id references carry, so no other connection is touched.
+                    done = await platform.clear_remote_cache(self.ctx, self.profile, connection_id=conn.id)
+                    res["remote"] = {"connectionId": conn.id, "scope": done["scope"]}
+                    self.save("flush", "platform-cache", "ok",
+                              f"the platform's cache for {conn.name} ({conn.id}) was cleared")
         outcome = "ok"
         text = f"local: {res['local']['cleared']} value(s) dropped; platform: " + \
             (f"cleared ({res['remote']['connectionId']})" if "connectionId" in res["remote"]
@@ -813,5 +910,24 @@ def exit_code(inc: store_inc.Incident) -> int:
         else Exit.OK
 
 
-__all__ = ["STEPS", "STEP_TITLES", "Decisions", "IncidentStopped", "exit_code", "export", "get", "list_incidents",
-           "next_step", "resolve", "run", "skip", "start", "summary", "view"]
+__all__ = [
+    "STEPS",
+    "STEP_TITLES",
+    "Decisions",
+    "IncidentStopped",
+    "contain_choices",
+    "exit_code",
+    "export",
+    "get",
+    "list_incidents",
+    "next_step",
+    "note_elsewhere",
+    "open_target",
+    "parse_rotated_at",
+    "resolve",
+    "run",
+    "skip",
+    "start",
+    "summary",
+    "view",
+]

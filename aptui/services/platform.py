@@ -65,10 +65,17 @@ async def session(ctx: Context, profile: ProfileRef = None) -> Platform:
     cache = _SESSIONS.setdefault(ctx, {})
     key = (id(loop), prof.id)
     current = cache.get(key)
+    if current is not None and _changed(current.profile, prof) and not current.client.closed:
+        await current.client.aclose()  # updated from another shell (url, key, TLS, project): a new client
     if current is None or current.loop is not loop or current.client.closed:
         current = Platform(prof, profile_service.client_for(ctx, prof), loop)
         cache[key] = current
     return current
+
+
+def _changed(old: Profile, new: Profile) -> bool:
+    return (old.base_url, old.default_project, old.ca_bundle, old.verify_tls, old.api_key_set_at) != \
+        (new.base_url, new.default_project, new.ca_bundle, new.verify_tls, new.api_key_set_at)
 
 
 async def aclose(ctx: Context) -> None:

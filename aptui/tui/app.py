@@ -16,10 +16,12 @@ from aptui.masking import redact
 from aptui.services.context import Context
 from aptui.tui.clipboard import passthrough
 from aptui.tui.commands import AptuiCommands
+from aptui.tui.hints import for_console
 from aptui.tui.jobs import ServiceRunner, describe
 from aptui.tui.messages import ErrorReported
 from aptui.tui.panes import PANES, Pane
 from aptui.tui.theme import HIGH_CONTRAST, THEMES
+from aptui.untrusted import visible
 
 
 class AptuiApp(App[int]):
@@ -48,6 +50,7 @@ class AptuiApp(App[int]):
         self._secrets: set[str] = set()
         self.runner = ServiceRunner()
         self.errors: list[AptuiError] = []  # every error shown, for tests and the log
+        self.notices: list[tuple[str, str]] = []  # every notification shown: (title, message)
         self.pane_classes: list[type[Pane]] = sorted(PANES, key=lambda p: p.NUMBER)
         self.profile_name: str | None = None  # the platform profile chosen in pane 4 (None: default)
         self.sub_title_refresh()
@@ -185,7 +188,7 @@ class AptuiApp(App[int]):
         """The one error path: a notification (or a modal) with the code; secrets redacted."""
         e = describe(err)
         message = redact(e.message, self._secrets)
-        hint = redact(e.hint, self._secrets) if e.hint else None
+        hint = redact(for_console(e.hint), self._secrets) if e.hint else None  # the console's keys, not CLI flags
         self.errors.append(AptuiError(e.code, message, exit_code=e.exit_code, hint=hint))
         self.post_message(ErrorReported(e.code, message))
         if modal:
@@ -197,6 +200,14 @@ class AptuiApp(App[int]):
         head = f"{title} — {e.code}" if title else e.code
         self.notify(body, title=head, severity="error", timeout=10, markup=False)
 
+    def notify(self, message: str, *, title: str = "", severity: str = "information",  # type: ignore[override]
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification and toast: control characters made visible (server text reaches here).
+        ``notices`` keeps every one shown (a toast cleared by a form still counts, e.g. for leak scans)."""
+        message, title = visible(message, keep_newlines=True), visible(title)
+        self.notices.append((title, message))
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)  # type: ignore[arg-type]
+
     def copy_text(self, text: str, *, what: str = "value") -> None:
         """Clipboard over SSH: OSC 52 (Textual), plus a tmux/screen passthrough copy."""
         self.remember_secret(text)
@@ -206,9 +217,17 @@ class AptuiApp(App[int]):
         wrapped = passthrough(osc52(text))
         if wrapped and self._driver is not None:
             self._driver.write(wrapped)
-        self.notify(f"{what} copied ({len(text)} chars) through the terminal clipboard (OSC 52)",
-                    markup=False)
+        self._copy_notice(what, len(text))
         self.audit_event("clipboard.copy", what, "ok")
+
+    @work(thread=True, exit_on_error=False, group="clipboard")
+    def _copy_notice(self, what: str, length: int) -> None:
+        """Say what the copy reached (asking tmux takes a subprocess: off the UI loop)."""
+        from aptui.tui.clipboard import delivery
+
+        said = delivery()
+        severity = "warning" if said.startswith("NOT") else "information"
+        self.call_from_thread(self.notify, f"{what} ({length} chars): {said}", severity=severity, markup=False)
 
     def audit_event(self, action: str, target: str, outcome: str, detail: str | None = None) -> None:
         self._audit(action, target, outcome, detail)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import subprocess
 
 
 def osc52(text: str) -> str:
@@ -24,3 +25,24 @@ def passthrough(sequence: str, environ: dict[str, str] | None = None) -> str | N
     if env.get("STY"):
         return "\x1bP" + sequence + "\x1b\\"
     return None
+
+
+def delivery(environ: dict[str, str] | None = None) -> str:
+    """What a copy can honestly claim. Inside tmux, both ways to the outer terminal can be off
+    (``set-clipboard`` for the bare OSC 52, ``allow-passthrough`` for the wrapped one): then the
+    value never reaches a clipboard, and the console says so instead of "copied"."""
+    env = os.environ if environ is None else environ
+    if not env.get("TMUX"):
+        return "sent to the terminal clipboard (OSC 52; the terminal must allow it)"
+    options = {}
+    for name in ("set-clipboard", "allow-passthrough"):
+        try:
+            out = subprocess.run(["tmux", "show-options", "-gv", name], capture_output=True, text=True,
+                                 timeout=1.0, env=dict(env))
+            options[name] = out.stdout.strip() if out.returncode == 0 else "?"
+        except (OSError, subprocess.SubprocessError):
+            options[name] = "?"
+    if options["set-clipboard"] == "off" and options["allow-passthrough"] in ("off", "?"):
+        return ("NOT copied: tmux has set-clipboard off (and no passthrough); "
+                "`tmux set -g set-clipboard on` lets OSC 52 through")
+    return "copied through tmux to the terminal clipboard (OSC 52)"

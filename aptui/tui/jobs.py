@@ -21,6 +21,34 @@ from typing import Any
 from aptui.errors import AptuiError, Exit, unreachable
 
 
+class _DaemonExecutor(concurrent.futures.ThreadPoolExecutor):
+    """The service loop's default executor (``asyncio.to_thread``): one daemon thread per call.
+
+    A ThreadPoolExecutor's workers are joined when the interpreter exits, so a provider call hung
+    in boto3 or hvac kept the process alive for its whole timeout after ``q`` (8.5 s measured).
+    Daemon threads are dropped at exit, like the sync jobs' threads: a call cut short there is a
+    dropped session, which rotations and incidents resume from their saved step."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                value = fn(*args, **kwargs)
+            except BaseException as exc:  # delivered to the awaiting side
+                future.set_exception(exc)
+            else:
+                future.set_result(value)
+
+        threading.Thread(target=run, name="aptui-io", daemon=True).start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        return None
+
+
 class ServiceRunner:
     """The background loop for async services plus daemon threads for sync ones."""
 
@@ -32,6 +60,7 @@ class ServiceRunner:
         with self._lock:
             if self._loop is None or self._loop.is_closed():
                 loop = asyncio.new_event_loop()
+                loop.set_default_executor(_DaemonExecutor(max_workers=1))
                 threading.Thread(target=loop.run_forever, name="aptui-services", daemon=True).start()
                 self._loop = loop
             return self._loop

@@ -110,6 +110,8 @@ async def test_skip_and_rotated_elsewhere(app, ctx, aws_conn):
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceModal))
         await choose(pilot, "elsewhere")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        await pilot.press("ctrl+s")  # rotated now, with the default note
         await settle(pilot)
         # no profile: flush is local only and recover is skipped; verify tests the connection (moto)
         assert incident.get(ctx, inc.id).state == "closed"

@@ -367,7 +367,8 @@ def migration(w: World) -> None:
     doc_yaml.write_text(f"openai:\n  apiKey: {c.make('migrate_openai', 'sk')}  # note\n  model: gpt\n")
     plan = w.tmp / "migration-plan.json"
     w.json("sm", "add", "--provider", "aws", "--name", "migrate-aws", "--set", "region=us-east-1",
-           "--set", f"endpoint={w.moto.endpoint}", "--set-env", "accessKeyId=CAN_AWS_KEY_ID", "--set-env", "secretAccessKey=CAN_AWS_SECRET_2")
+           "--set", f"endpoint={w.moto.endpoint}", "--set-env", "accessKeyId=CAN_AWS_KEY_ID",
+           "--set-env", "secretAccessKey=CAN_AWS_SECRET_2")
     w.cli("migrate", "plan", str(doc_json), str(doc_yaml), "--to", "migrate-aws", "--secret", "leak/{stem}", "--out",
           str(plan))
     migrated = {"migrate_slack", "migrate_db_password", "migrate_openai"}

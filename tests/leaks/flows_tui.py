@@ -72,7 +72,9 @@ async def run(w: World, app: Any, pilot: Any) -> None:
     fill(form, name="tui-aws", accessKeyId=c.make("tui_aws_key_id", "aws-key-id"),
          secretAccessKey=c.make("tui_aws_secret", "aws-secret"), region="us-east-1", endpoint=w.moto.endpoint)
     await pilot.pause()
-    s.shot("add form filled")
+    # the access key id is typed in clear (an identifier, not a secret in the form's sense: issue 18);
+    # the secret access key stays a password input
+    s.shot("add form filled", allow={"tui_aws_key_id"})
     await pilot.press("ctrl+s")
     table = app.query_one("#sm-table", VirtualTable)
     await until(pilot, lambda: any(r.cells[1] == "tui-aws" for r in table._rows), "the form adds the connection")
@@ -98,7 +100,7 @@ async def run(w: World, app: Any, pilot: Any) -> None:
     await pilot.press("enter")
     await until(pilot, lambda: app.query_one("#ref-value").display, "the reference resolved")
     s.shot("reference resolved, masked")
-    await pilot.press("v")
+    await pilot.press("escape", "v")  # the focus stays in the input after a test: esc leaves it
     await pilot.pause()
     s.shot("reference revealed", allow={"slack_token"}, expect={"slack_token"})
     await pilot.press("v")  # re-mask

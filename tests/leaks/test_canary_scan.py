@@ -112,20 +112,12 @@ async def test_console_flows_leak_nothing(tmp_path, ctx, moto_aws, vault_double,
                     monkeypatch)
     flows_tui.seed(w, ctx)
     app = AptuiApp(ctx, show_first_run=False)
-    posted: list[str] = []  # every notification as posted: on a loaded machine early ones expire before the end
-    original_notify = app.notify
-
-    def notify(message, *args, **kwargs):
-        posted.append(f"{kwargs.get('title', '')}: {message}")
-        return original_notify(message, *args, **kwargs)
-
-    app.notify = notify
     async with app.run_test(size=(80, 24)) as pilot:
         await flows_tui.run(w, app, pilot)
         for n, err in enumerate(app.errors):
             w.scanner.add(f"console error #{n} (message, hint, params)", json.dumps(
                 [repr(err), str(err), err.to_dict()], default=str))
-        notes = posted + [f"{n.title}: {n.message}" for n in app._notifications]
+        notes = [f"{title}: {message}" for title, message in app.notices]  # every one shown, not just the last
         w.scanner.add("console notifications", "\n".join(notes))
         assert notes, "no notification was recorded"
         # the store while the console holds it open (WAL and SHM present)

@@ -215,3 +215,98 @@ def test_snapshot(snap_compare, ctx, monkeypatch, size):
         await open_pane(pilot)
 
     assert snap_compare(AptuiApp(ctx, show_first_run=False), terminal_size=size, run_before=run)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_a_stopped_rotation_shows_in_its_row_and_offers_resume_and_abort(ctx, aws_conn, moto_aws, size):
+    """Issue 18 item 10: not `● ok`; `A` in the footer while the stopped item is selected."""
+    from aptui.tui.app import AptuiApp
+    from tests.tui.hostile import screen_text
+
+    aws_conn("prod-aws")
+    aws_conn("other-aws")
+    app = AptuiApp(ctx, show_first_run=False)
+    async with app.run_test(size=size) as pilot:
+        await open_pane(pilot)
+        table(app).move_to_key("sm:prod-aws")
+        await pilot.press("x")
+        for answer in ("y", "y", "n"):  # inspect, create, then decline the test
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+            await pilot.press(answer)
+            await pilot.pause(0.1)
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorModal))
+        await pilot.press("escape")
+        await settle(pilot)
+        assert row(app, "sm:prod-aws")[0].plain == "◐ stopped" and row(app, "sm:prod-aws")[3] == "at test"
+        assert row(app, "sm:other-aws")[0].plain == "● ok"
+        table(app).move_to_key("sm:prod-aws")
+        await pilot.pause()
+        footer = screen_text(app).split("\n")[-1]
+        assert "A Abort" in footer
+        assert "stopped: x resumes · A aborts" in str(app.pane("rotation").status.render())
+        table(app).move_to_key("sm:other-aws")
+        await pilot.pause()
+        assert "A Abort" not in screen_text(app).split("\n")[-1]
+        table(app).move_to_key("sm:prod-aws")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "stopped at  test" in screen_text(app) or "stopped at" in screen_text(app)
+
+
+async def test_the_cursor_follows_the_item_when_the_list_resorts(app, ctx, aws_conn):
+    """Issue 18 item 9: after a refresh that re-sorts the rows, m opens the selected item's mark form."""
+    from aptui.services import rotation
+
+    for name in ("a-aws", "b-aws", "c-aws"):
+        aws_conn(name)
+    store_conn.create(ctx.store, provider_id="cyberark-conjur", name="conjur", config=CONJUR)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pane(pilot)
+        before = table(app).shown_keys()
+        target = before[1]
+        table(app).move_to_key(target)
+        # another item becomes overdue: it sorts first, every row below it moves
+        from datetime import timedelta
+
+        from aptui import clock
+
+        other = before[-1]
+        rotation.mark(ctx, other, at=clock.utc_now() - timedelta(days=400))
+        await pilot.press("r")
+        await settle(pilot)
+        after = table(app).shown_keys()
+        assert after != before and after.index(target) != before.index(target)
+        assert table(app).current_key == target
+        await pilot.press("m")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen) and target in app.screen.title_text
+
+
+async def test_abort_after_store_can_put_the_old_key_back(app, ctx, aws_conn, moto_aws):
+    """Item 10: stopped after store (the publish declined): abort offers to put the old key back in
+    aptui and delete the new one (the platform never got it), or to keep the new one."""
+    from aptui.tui.screens.choice import ChoiceModal
+
+    conn = aws_conn("prod-aws")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pane(pilot)
+        await pilot.press("x")
+        for answer in ("y", "y", "y", "y", "n"):  # inspect, create, test, store; decline the publish
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+            await pilot.press(answer)
+            await pilot.pause(0.1)
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorModal))
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(iam_keys(moto_aws, conn.user)) == 2 and stored_config(ctx, "prod-aws")["accessKeyId"] != conn.key_id
+        assert row(app, "sm:prod-aws")[3] == "at publish"
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        assert [k for k, _ in app.screen.options] == ["restore", "keep"]
+        await pilot.press("enter")  # restore
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await settle(pilot)
+    assert stored_config(ctx, "prod-aws")["accessKeyId"] == conn.key_id
+    assert stored_config(ctx, "prod-aws")["secretAccessKey"] == conn.secret
+    assert iam_keys(moto_aws, conn.user) == {conn.key_id: "Active"}

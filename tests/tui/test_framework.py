@@ -350,3 +350,19 @@ async def test_an_audit_write_that_fails_is_reported_not_dropped(make_app, monke
         await settle(pilot)
         assert [e.code for e in app.errors] == ["STORE_DISK_FULL"]
         assert "the store's disk is full" in app.errors[0].message
+
+
+@pytest.mark.parametrize(("clipboard", "passthrough", "claimed"), [
+    ("on", "off", "copied through tmux"), ("off", "on", "copied through tmux"), ("off", "off", "NOT copied")])
+def test_copy_claims_only_what_tmux_lets_through(tmp_path, monkeypatch, clipboard, passthrough, claimed):
+    """Issue 18 item 16: "copied" is not claimed when tmux's set-clipboard (and passthrough) are off."""
+    import stat
+
+    from aptui.tui.clipboard import delivery
+
+    fake = tmp_path / "tmux"
+    fake.write_text(f'#!/bin/sh\ncase "$3" in set-clipboard) echo {clipboard};; *) echo {passthrough};; esac\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    env = {"TMUX": "/tmp/tmux-0/default,1,0", "PATH": f"{tmp_path}:/usr/bin:/bin"}
+    assert delivery(env).startswith(claimed) or claimed in delivery(env)
+    assert "OSC 52" in delivery({"PATH": "/usr/bin"})

@@ -83,3 +83,26 @@ async def test_clear_on_the_platform(make_app, ctx, cached, activepieces, ap_pro
         await pilot.press("X", "y")
         await settle(pilot)
         assert app.errors[-1].code == "PERMISSION_DENIED"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_expired_entries_are_counted_apart_never_negative(make_app, ctx, cached, size):
+    """Issue 18 item 5: 0 live + 1 expired reads `0 +1 old` (as `aptui cache status`), not `-1+1x`."""
+    from aptui.services import cache
+
+    a, b = cached
+    with ctx.store.transaction() as conn:
+        conn.execute("DELETE FROM cache_entries WHERE connection_id = ? AND path = 'prod/b:k'", (a.id,))
+        conn.execute("UPDATE cache_entries SET expires = 1 WHERE connection_id = ?", (a.id,))
+    figures = next(c for c in cache.status(ctx)["connections"] if c["id"] == a.id)
+    assert (figures["entries"], figures["expired"]) == (0, 1)
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        assert cells(app, a.id)[2] == "0 +1 old"
+        assert cells(app, b.id)[2] == "1"
+        from tests.tui.hostile import screen_text
+
+        assert "0 +1 old" in screen_text(app)

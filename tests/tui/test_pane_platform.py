@@ -242,3 +242,24 @@ async def test_mcp_offers_the_login_and_the_session_expiry_is_shown(make_app, ct
         assert isinstance(modal, ConfirmModal) and "authenticate by OAuth" in modal.body
         assert ADMIN_PASSWORD not in app.export_screenshot()
         await pilot.press("escape")
+
+
+async def test_a_profile_updated_from_another_shell_is_picked_up(make_app, ctx, activepieces, run_cli):
+    """Issue 18 item 15: `aptui profile update --url` in another shell; `r` in pane 4 uses the new URL."""
+    from aptui.masking import Secret
+    from aptui.store import profiles
+
+    profiles.create(ctx.store, "ap-test", "http://127.0.0.1:9", api_key=Secret(activepieces.api_key),
+                    default_project=DEFAULT_PROJECT, make_default=True)
+    ctx.settings.retries = 0
+    ctx.settings.timeout = 2.0
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = await open_platform(pilot, app)
+        assert table.total == 0 and app.errors  # nothing listens on port 9
+        done = run_cli("profile", "update", "ap-test", "--url", activepieces.url)
+        assert done.code == 0, done.err
+        await pilot.press("r")
+        await settle(pilot)
+        assert table.total == len(activepieces.connections) > 0

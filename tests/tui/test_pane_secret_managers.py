@@ -111,3 +111,59 @@ async def test_test_failure_opens_an_error_modal_and_cancel_keeps_the_connection
         await pilot.press("n")
         await settle(pilot)
         assert app.query_one("#sm-table", VirtualTable).total == 1
+
+
+async def test_a_failed_save_reopens_the_form_with_everything_typed(make_app, ctx, moto_aws):
+    """Issue 18 item 14 (and 16: the access key id is typed in clear, the secret masked)."""
+    moto_aws.enforce_auth()
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await add_aws(pilot, app, moto_aws, secret="wrong-secret-value-123")
+        form = app.screen
+        assert isinstance(form, FormScreen), "the form is back after the failed save"
+        assert "SECRET_MANAGER_CONNECTION_FAILED" in str(form.query_one("#form-error").render())
+        values = {n: form.query_one(f"#f-{n}", Input).value for n in ("name", "accessKeyId", "region")}
+        assert values == {"name": "prod-aws", "accessKeyId": moto_aws.config()["accessKeyId"], "region": "us-east-1"}
+        assert not form.query_one("#f-accessKeyId", Input).password
+        assert form.query_one("#f-secretAccessKey", Input).password
+        assert form.query_one("#f-secretAccessKey", Input).value == "wrong-secret-value-123"
+        assert "wrong-secret-value-123" not in app.export_screenshot()
+        fill(form, secretAccessKey=SECRET)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.query_one("#sm-table", VirtualTable).total == 0  # still refused (moto enforces auth)
+        assert isinstance(app.screen, FormScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, FormScreen)
+
+
+async def test_a_vault_form_survives_a_timeout(make_app, ctx):
+    """The 10 s timeout that cleared a whole Vault form: a server that never answers."""
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    ctx.settings.timeout = 0.5
+    ctx.settings.retries = 0
+    app = make_app()
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("1", "a")
+            await pilot.pause()
+            options = [k for k, _ in app.screen.options]
+            await pilot.press(*["down"] * options.index("hashicorp"), "enter")
+            await pilot.pause()
+            typed = {"name": "vault-pay", "url": f"http://127.0.0.1:{silent.getsockname()[1]}",
+                     "roleId": "role-1234", "secretId": "secret-id-5678"}
+            fill(app.screen, **typed)
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            form = app.screen
+            assert isinstance(form, FormScreen)
+            assert {n: form.query_one(f"#f-{n}", Input).value for n in typed} == typed
+    finally:
+        silent.close()

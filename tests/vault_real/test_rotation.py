@@ -44,7 +44,8 @@ async def test_rotation_creates_tests_stores_and_destroys_the_old_by_accessor(ct
     assert openbao.lookup_secret_id(role, old) is None  # destroyed on the server
     assert openbao.login(role, old)[0] == 400 and openbao.login(role, new)[0] == 200
     assert f"old secret ID destroyed (accessor {old_accessor})" in rot.results[-1].detail
-    audit = json.dumps([dict(r) for r in ctx.store.query("SELECT at, actor, action, target, outcome, detail FROM audit_log")])
+    rows = ctx.store.query("SELECT at, actor, action, target, outcome, detail FROM audit_log")
+    audit = json.dumps([dict(r) for r in rows])
     assert old not in audit and new not in audit
 
 
@@ -110,7 +111,8 @@ async def test_incident_runbook_with_a_vault_credential(ctx, openbao, bao_role, 
     (refs / "slack.json").write_text(json.dumps({"auth": {"token": reference}}))
     store_profiles.create(ctx.store, "prod", activepieces.url, api_key=Secret(activepieces.api_key),
                           default_project=PROJECTS[0], make_default=True)
-    store_session(ctx.store, "prod", activepieces.session_token())  # publish: the platform's secret managers are USER-only
+    # publish: the platform's secret managers are USER-only routes
+    store_session(ctx.store, "prod", activepieces.session_token())
     old = role.secret_id
     inc = incident.start(ctx, "sm:vault-inc", scan=[str(refs)], title="Vault secret id leaked", rate=10)
     done = await incident.run(ctx, inc.id, incident.Decisions(contain="rotate", confirm=lambda s, t: True,

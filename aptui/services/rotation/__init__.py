@@ -9,6 +9,7 @@ from aptui.services.rotation.assisted import (
     RotationStopped,
     StepResult,
     abort,
+    abort_options,
     accepts_secret,
     advance,
     describe,
@@ -40,6 +41,7 @@ from aptui.services.rotation.items import (
 )
 
 __all__ = ["DUE_SOON", "HIGH", "KINDS", "LOW", "MEDIUM", "OK", "OVERDUE", "PLANS", "STATES", "UNKNOWN", "Item",
-           "Rotation", "RotationReport", "RotationStopped", "StepResult", "abort", "accepts_secret", "advance",
+           "Rotation", "RotationReport", "RotationStopped", "StepResult", "abort", "abort_options", "accepts_secret",
+           "advance",
            "describe", "find_item", "history", "known_aws_secrets", "list_items", "mark", "needs_secret", "pending",
            "relative", "rotate", "short_source", "start", "state_text"]

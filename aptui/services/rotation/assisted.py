@@ -555,11 +555,16 @@ async def _store_new(ctx: Context, rot: Rotation, _delay) -> StepResult:
 
     conn = _conn(ctx, rot)
     new_config = _staged_config(ctx, rot)
+    # the replaced credential stays staged (encrypted) until the run ends: an abort after this step
+    # can put it back, the one way out that matches a platform which never got the new one
+    staged = {**store_rot.staged(ctx.store, rot.run),
+              "oldConfig": json.dumps(store_conn.auth(ctx.store, conn), sort_keys=True)}
     with ctx.store.transaction():
         _updated, changed = store_conn.update(ctx.store, conn.id, config=new_config, tested_ok=True)
         store_rot.add_record(ctx.store, conn.id, conn.provider_id, store_rot.ROTATED, utc_now_iso(),
                              note=f"assisted rotation {rot.run.id}")
-        _mark(ctx, rot, "store", DONE, "changed: " + (", ".join(changed) or "nothing"), advance=True)
+        _mark(ctx, rot, "store", DONE, "changed: " + (", ".join(changed) or "nothing"), staged=staged,
+              advance=True)
     cache = cache_for(ctx.store)
     cache.invalidate(conn.id)
     from aptui.services.connections import ttls
@@ -957,9 +962,31 @@ _HANDLERS: dict[tuple[str, str], Callable[..., Any]] = {
 
 # -- abort ---------------------------------------------------------------------------------------------
 
-async def abort(ctx: Context, item_id: str) -> dict[str, Any]:
+def abort_options(ctx: Context, item_id: str) -> list[tuple[str, str]]:
+    """How a stopped rotation can be aborted: ``[(mode, what it does)]`` for ``abort(mode=...)``.
+
+    Before the store step there is one way (delete the unused new credential). After it, while the
+    old credential is still active (not retired) and was kept staged, the old one can be put back in
+    aptui and the new one deleted, matching a platform that never got it; or nothing is undone."""
+    rot = pending(ctx, item_id)
+    if rot is None:
+        raise usage(f"no rotation of {item_id} is in progress", code="ROTATION_NOT_FOUND")
+    what = "key" if rot.item.kind == "aws" else "secret ID"
+    if rot.status("store") != DONE:
+        return [("undo", f"delete the new {what} (never used); the old one stays stored and active")]
+    options = []
+    if rot.item.kind in ("aws", "hashicorp") and rot.status("retire") != DONE and \
+            store_rot.staged(ctx.store, rot.run).get("oldConfig"):
+        options.append(("restore", f"put the old {what} back in aptui and delete the new one (the platform "
+                                   f"still has the old one)"))
+    options.append(("keep", f"keep the new {what} in aptui; undo nothing ({state_text(rot)})"))
+    return options
+
+
+async def abort(ctx: Context, item_id: str, *, mode: str | None = None) -> dict[str, Any]:
     """Stop the rotation in progress. Before the new credential is stored, the provider-issued new
-    credential is deleted/destroyed (it was never used); after that nothing is undone."""
+    credential is deleted/destroyed (it was never used); after that nothing is undone, unless
+    ``mode="restore"`` (see ``abort_options``): the old credential back in aptui, the new one deleted."""
     ctx.require_writable("rotation abort")
     rot = pending(ctx, item_id)
     if rot is None:
@@ -968,6 +995,11 @@ async def abort(ctx: Context, item_id: str) -> dict[str, Any]:
     problems: list[str] = []
     staged = store_rot.staged(ctx.store, rot.run)
     stored = rot.status("store") == DONE
+    if stored and mode == "restore":
+        if mode not in {m for m, _ in abort_options(ctx, item_id)}:
+            raise usage(f"the old credential of {item_id} cannot be put back (retired, or not kept)",
+                        code="ROTATION_ABORT_UNAVAILABLE")
+        await _restore_old(ctx, rot, staged, undone, problems)
     if not stored and rot.item.kind in ("aws", "hashicorp"):
         conn = _conn(ctx, rot)
         config = store_conn.auth(ctx.store, conn)
@@ -986,6 +1018,8 @@ async def abort(ctx: Context, item_id: str) -> dict[str, Any]:
     rot.run.error = "; ".join(problems) or None
     store_rot.save_run(ctx.store, rot.run, clear_staged=True)
     left = state_text(rot) if stored else "the old credential is stored and active"
+    if stored and mode == "restore" and not problems:
+        left = "the old credential is back in aptui and active; the new one is deleted"
     ctx.audit("rotation.abort", rot.item.id, "ok" if not problems else "partial",
               f"run={rot.run.id}; " + ("; ".join(undone + problems) or "nothing to undo"))
     return {"ok": not problems, "item": rot.item.id, "run": rot.run.id, "undone": undone, "problems": problems,
@@ -1039,6 +1073,30 @@ async def _abort_aws(ctx: Context, rot: Rotation, config: dict[str, str], staged
             undone.append(f"new key {mask(key_id)} deleted")
         else:
             problems.append(f"could not delete the new key {mask(key_id)}")
+
+
+async def _restore_old(ctx: Context, rot: Rotation, staged: dict[str, str], undone: list[str],
+                       problems: list[str]) -> None:
+    """After store: the kept old credential back in aptui, then the new one deleted (with the old)."""
+    from aptui.store.cache import cache_for
+
+    conn = _conn(ctx, rot)
+    old_config = json.loads(staged["oldConfig"])
+    store_conn.update(ctx.store, conn.id, config=old_config, tested_ok=True)
+    store_rot.add_record(ctx.store, conn.id, conn.provider_id, store_rot.SET, utc_now_iso(),
+                         note=f"old credential put back (rotation {rot.run.id} aborted)")
+    cache_for(ctx.store).invalidate(conn.id)
+    undone.append("old credential put back in aptui")
+    if rot.item.kind == "aws" and staged.get("newKeyId"):
+        if await _rollback_key(old_config, staged["newKeyId"], ctx):
+            undone.append(f"new key {mask(staged['newKeyId'])} deleted")
+        else:
+            problems.append(f"could not delete the new key {mask(staged['newKeyId'])}")
+    elif rot.item.kind == "hashicorp" and staged.get("newAccessor"):
+        if await _destroy_accessor(ctx, old_config, rot.facts.get("role") or "", staged["newAccessor"]):
+            undone.append(f"new secret ID destroyed (accessor {staged['newAccessor']})")
+        else:
+            problems.append(f"could not destroy the new secret ID (accessor {staged['newAccessor']})")
 
 
 def history(ctx: Context, item_id: str | None = None, *, limit: int = 20) -> list[dict[str, Any]]:

@@ -8,11 +8,12 @@ from typing import Any
 
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import ContentSwitcher, Static
+from textual.widgets import ContentSwitcher
 
 from aptui.tui.format import status_cell
 from aptui.tui.panes.base import Pane
 from aptui.tui.widgets.filter import FilterBox
+from aptui.tui.widgets.safe import SafeStatic
 from aptui.tui.widgets.status import JobStatus
 from aptui.tui.widgets.vtable import Column, Row, VirtualTable
 
@@ -69,7 +70,7 @@ class AuditPane(Pane):
                      Column("target", max_width=30), Column("outcome", max_width=10), Column("detail")],
                     empty_text="no audit entries yet", id="audit-table")
             with Vertical(id="audit-hardening"):
-                yield Static("", id="hardening-title", classes="section-title", markup=False)
+                yield SafeStatic("", id="hardening-title", classes="section-title", markup=False)
                 yield VirtualTable(
                     [Column("severity", 10), Column("id", max_width=28), Column("title", max_width=44),
                      Column("location")],
@@ -175,7 +176,7 @@ class AuditPane(Pane):
         if values is None:
             return
         self._switch("hardening")
-        self.query_one("#hardening-title", Static).update(f"hardening audit of {values['directory']}")
+        self.query_one("#hardening-title", SafeStatic).update(f"hardening audit of {values['directory']}")
         self.run_job("running the hardening audit", run_hardening, self.ctx, values["directory"], values["url"],
                      values["profile"], on_done=self._show_findings, group="audit-hardening", exclusive=True,
                      timeout=max(self.job_timeout(), 60))

@@ -12,6 +12,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import events
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.worker import Worker
@@ -94,6 +95,43 @@ class Pane(Vertical):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (self.is_mutating(action) and self.ctx.settings.read_only)
 
+    def live_bindings(self) -> list[tuple[str, Binding]]:
+        """(key, binding) of this pane with the config's keymap applied."""
+        bindings = self._bindings.copy()
+        keymap = getattr(self.app, "_keymap", None)
+        if keymap:
+            bindings.apply_keymap(keymap)
+        return [(key, b) for key, group in bindings.key_to_bindings.items() for b in group]
+
+    def key_hints(self, *pairs: tuple[str, str]) -> str:
+        """``"n new · c continue"`` from (action, word) pairs, with the keys bound now; actions
+        disabled in read-only mode are left out, so a status line never names a dead key."""
+        from aptui.tui.commands import key_label
+
+        keys: dict[str, str] = {}
+        for key, b in self.live_bindings():
+            keys.setdefault(b.action, key_label(key))
+        out = []
+        for action, word in pairs:
+            if action in keys and not (self.is_mutating(action) and self.ctx.settings.read_only):
+                out.append(f"{keys[action]} {word}")
+        return " · ".join(out)
+
+    def on_key(self, event: events.Key) -> None:
+        """Read-only: a key bound to a change says so in one line instead of doing nothing."""
+        if not self.ctx.settings.read_only:
+            return
+        from aptui.tui.commands import key_label
+
+        for key, b in self.live_bindings():
+            if key == event.key and self.is_mutating(b.action):
+                event.stop()
+                event.prevent_default()
+                self.app.report_error(usage(  # type: ignore[attr-defined]
+                    f"{key_label(key)} ({b.description.lower()}) is disabled: the console is read-only",
+                    code="READ_ONLY", hint="start aptui without --read-only to change things"))
+                return
+
     def palette_allows(self, action: str) -> bool:
         """Whether the palette offers ``action`` (read-only hides mutations; views do not matter)."""
         return not (self.is_mutating(action) and self.ctx.settings.read_only)
@@ -169,6 +207,13 @@ class Pane(Vertical):
         return any(w.is_running and w.node is self for w in self.workers)
 
     # -- helpers ------------------------------------------------------------------------
+    def note_incident(self, step: str, action: str, outcome: str, detail: str, **match: str | None) -> None:
+        """Put an action on the timeline of an open incident about the same credential (quietly)."""
+        from aptui.services import incident
+
+        self.run_job("noting the incident", incident.note_elsewhere, self.ctx, step=step, action=action,
+                     outcome=outcome, detail=detail, quiet=True, cancellable=False, group="incident-note", **match)
+
     def confirm(self, title: str, target: str, body: str, then: Callable[[], None], *,
                 action_label: str = "Delete", typed_name: str | None = None) -> None:
         from aptui.tui.screens.confirm import ConfirmModal

@@ -30,12 +30,13 @@ class CachePane(Pane):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.rows: dict[str, dict[str, Any]] = {}
+        self._incident_shown: str | None = None
 
     def compose(self):
         yield VirtualTable(
-            [Column("connection", max_width=22), Column("provider", max_width=15), Column("entries", 7),
+            [Column("connection", max_width=22), Column("provider", max_width=15), Column("entries", max_width=12),
              Column("hits", 6), Column("misses", 6), Column("oldest", 7), Column("value ttl", 9),
-             Column("status")],
+             Column("last test")],
             empty_text="no connections — add one in pane 1", id="cache-table")
         yield JobStatus("", id="cache-status")
 
@@ -52,20 +53,30 @@ class CachePane(Pane):
     def action_refresh(self) -> None:
         from aptui.services import cache
 
-        self.run_job("reading cache figures", cache.status, self.ctx, on_done=self._show, group="cache-load",
-                     exclusive=True)
+        def read() -> tuple[dict[str, Any], dict[str, Any] | None]:
+            from aptui.services import incident
 
-    def _show(self, data: dict[str, Any]) -> None:
+            return cache.status(self.ctx), incident.open_target(self.ctx)
+
+        self.run_job("reading cache figures", read, on_done=self._show, group="cache-load", exclusive=True)
+
+    def _show(self, loaded: tuple[dict[str, Any], dict[str, Any] | None]) -> None:
+        data, target = loaded
         self.rows = {r["id"]: r for r in data["connections"]}
         rows = []
         for r in data["connections"]:
-            live = r["entries"] - r["expired"]
-            entries = f"{live}" + (f"+{r['expired']}x" if r["expired"] else "")
+            # ``entries`` counts live values only; expired ones wait for the next purge
+            entries = f"{r['entries']}" + (f" +{r['expired']} old" if r["expired"] else "")
             status = status_cell(self.app, True if r["status"]["cached"] else None,
-                                 labels=(f"● ok, {seconds(r['status']['expiresIn'])} left", "", "○ not cached"))
+                                 labels=(f"● ok, {seconds(r['status']['expiresIn'])} left", "", "○ none"))
             rows.append(Row(r["id"], (r["name"], r["providerId"], entries, str(r["hits"]), str(r["misses"]),
                                       seconds(r["oldestAge"]), seconds(r["valueTtl"]), status)))
-        self.query_one(VirtualTable).set_rows(rows)
+        table = self.query_one(VirtualTable)
+        table.set_rows(rows)
+        # an open incident: the pane opens on its connection (once per incident, then the cursor is the operator's)
+        if target and target.get("connectionId") and self._incident_shown != target["incident"]:
+            self._incident_shown = target["incident"]
+            table.move_to_key(target["connectionId"])
         server = data["server"]
         self.query_one(JobStatus).set_text(
             f"aptui: values {seconds(data['defaults']['valueTtl'])}, status {seconds(data['defaults']['statusTtl'])}"
@@ -87,10 +98,12 @@ class CachePane(Pane):
         from aptui.services import cache
 
         self.confirm(f"Clear aptui's cache for {row['name']}?", f"{row['name']} · {row['id']}",
-                     f"{row['entries']} cached value(s) and the cached status are dropped locally; the next "
-                     "test fetches from the provider again. The Activepieces server's cache is not touched (x).",
+                     f"{row['entries'] + row['expired']} cached value(s) and the cached status are dropped "
+                     "locally; the next test fetches from the provider again. The Activepieces server's cache "
+                     "is not touched (x).",
                      lambda: self.run_job(f"clearing {row['name']}", cache.clear, self.ctx, row["id"],
-                                          on_done=self._cleared, cancellable=False), action_label="Clear")
+                                          on_done=lambda r: self._cleared(r, row["id"]), cancellable=False),
+                     action_label="Clear")
 
     @mutating
     def action_clear_all(self) -> None:
@@ -103,9 +116,12 @@ class CachePane(Pane):
                                           cancellable=False),
                      action_label="Clear all")
 
-    def _cleared(self, result: dict[str, Any]) -> None:
+    def _cleared(self, result: dict[str, Any], connection_id: str | None = None) -> None:
         what = result["name"] or "all connections"
         self.notify(f"cleared {result['cleared']} cached value(s) for {what} (local)", markup=False)
+        if connection_id:
+            self.note_incident("flush", "local-cache", "ok", f"{result['cleared']} cached value(s) dropped for {what}",
+                               connection_id=connection_id)
         self.action_refresh()
 
     # -- platform ---------------------------------------------------------------------------
@@ -121,6 +137,18 @@ class CachePane(Pane):
         self._remote(None, None)
 
     def _remote(self, connection_id: str | None, name: str | None) -> None:
+        """First check that a profile with a key exists (no request): no confirmation for what cannot run."""
+        from aptui.services import profiles
+
+        def ready() -> str:
+            prof = profiles.resolve_profile(self.ctx, self.app.profile_name)  # type: ignore[attr-defined]
+            profiles.resolve_api_key(self.ctx, prof)
+            return prof.name
+
+        self.run_job("checking the platform profile", ready, quiet=True,
+                     on_done=lambda _name: self._confirm_remote(connection_id, name))
+
+    def _confirm_remote(self, connection_id: str | None, name: str | None) -> None:
         from aptui.services import platform
 
         profile = self.app.profile_name  # type: ignore[attr-defined]
@@ -137,3 +165,6 @@ class CachePane(Pane):
     def _remote_done(self, result: dict[str, Any]) -> None:
         scope = f"connection {result['connectionId']}" if result["connectionId"] else "the whole platform"
         self.notify(f"cleared the server cache for {scope} on {result['profile']}", markup=False)
+        if result["connectionId"]:
+            self.note_incident("flush", "platform-cache", "ok", f"the platform's cache for {scope} was cleared",
+                               connection_id=result["connectionId"])

@@ -8,22 +8,37 @@ from __future__ import annotations
 from typing import Any
 
 from textual.binding import Binding
-from textual.widgets import Static
 
 from aptui.masking import Secret
 from aptui.tui.panes.base import Pane, mutating
 from aptui.tui.panes.rotation import INTERACTIVE_TIMEOUT, modal_confirm, show_secret_once
+from aptui.tui.widgets.safe import SafeStatic
 from aptui.tui.widgets.status import JobStatus
 from aptui.tui.widgets.vtable import Column, Row, VirtualTable
 
 MARK = {"done": "✓", "skipped": "–", "failed": "✗", "waiting": "…", "running": "▶", "pending": "·"}
-CONTAIN_CHOICES = [("rotate", "Rotate it now with aptui (assisted; every step confirmed)"),
-                   ("elsewhere", "It was rotated elsewhere: record that"),
-                   ("skip", "Skip containment (give a reason)")]
+FINISHED = ("done", "skipped")
+SKIP_REASONS = {"scope": "scope known from the leak report", "contain": "contained by the owning team",
+                "flush": "no cache holds this credential", "recover": "no run needs a retry",
+                "verify": "verified by the owning team"}
 
 
-def steps_text(step_status: dict[str, str]) -> str:
-    return " ".join(f"{MARK.get(v, '?')}{k[:4]}" for k, v in step_status.items())
+def console_hint(err: Exception) -> Exception:
+    """A stopped runbook's error with the console's way forward as its hint (not CLI flags)."""
+    from aptui.errors import AptuiError
+
+    if not isinstance(err, AptuiError):
+        return err
+    step = err.params.get("step")
+    hint = "c continues from this step (the contain choice can be made again) · s skips it with a reason"
+    if (step == "contain" and err.params.get("cause") == "ROTATION_STOPPED") or err.code == "ROTATION_STOPPED":
+        hint += " · pane 5 shows the stopped rotation (A aborts it)"
+    return AptuiError(err.code, err.message, exit_code=err.exit_code, hint=hint, params=err.params)
+
+
+def steps_text(step_status: dict[str, str], *, full: bool = False) -> str:
+    """``✓scope –contain …`` (at 80 columns the names are cut to four letters)."""
+    return " ".join(f"{MARK.get(v, '?')}{k if full else k[:4]}" for k, v in step_status.items())
 
 
 class IncidentPane(Pane):
@@ -63,9 +78,10 @@ class IncidentPane(Pane):
     def compose(self):
         yield VirtualTable(
             [Column("incident", max_width=9), Column("state", 6), Column("credential", max_width=30),
-             Column("steps", 29), Column("opened", max_width=11)],
-            empty_text="no incident — n opens one for a compromised credential", id="inc-table")
-        yield Static("", id="inc-head", classes="section-title", markup=False)
+             Column("steps", max_width=40), Column("opened", max_width=11)],
+            empty_text="no incident" + (" (read-only)" if self.ctx.settings.read_only else
+                                        " — n opens one for a compromised credential"), id="inc-table")
+        yield SafeStatic("", id="inc-head", classes="section-title", markup=False)
         yield VirtualTable(
             [Column("time", 8), Column("step", 8), Column("action", max_width=18), Column("outcome", 8),
              Column("detail")],
@@ -91,7 +107,8 @@ class IncidentPane(Pane):
         self.loaded = True
         self.incidents = {r["id"]: r for r in rows}
         table = self.query_one("#inc-table", VirtualTable)
-        table.set_rows([Row(r["id"], (r["id"], r["state"], r["credential"], steps_text(r["stepStatus"]),
+        full = self.size.width >= 110
+        table.set_rows([Row(r["id"], (r["id"], r["state"], r["credential"], steps_text(r["stepStatus"], full=full),
                                       r["created"][5:16].replace("T", " "))) for r in rows])
         if self.selected in self.incidents:
             table.move_to_key(self.selected)
@@ -99,8 +116,8 @@ class IncidentPane(Pane):
             self.selected = rows[0]["id"]
         self._load_timeline()
         open_count = sum(1 for r in rows if r["state"] == "open")
-        self.query_one(JobStatus).set_text(f"{len(rows)} incident(s), {open_count} open · n new · c continue · "
-                                           "s skip · e export")
+        hints = self.key_hints(("new", "new"), ("continue", "continue"), ("skip", "skip"), ("export", "export"))
+        self.query_one(JobStatus).set_text(f"{len(rows)} incident(s), {open_count} open · {hints}")
 
     def on_virtual_table_highlighted(self, event: VirtualTable.Highlighted) -> None:
         if event.control.id == "inc-table" and event.row is not None and event.row.key != self.selected:
@@ -111,7 +128,7 @@ class IncidentPane(Pane):
         if not self.selected:
             self.doc = None
             self.query_one("#inc-timeline", VirtualTable).set_rows([])
-            self.query_one("#inc-head", Static).update("")
+            self.query_one("#inc-head", SafeStatic).update("")
             return
         if self._timeline_busy:  # one read at a time; the newest request is served when it ends
             self._stale = True
@@ -136,7 +153,7 @@ class IncidentPane(Pane):
         self.events = {e["seq"]: e for e in doc["timeline"]}
         nxt = doc.get("nextStep")
         since = str(doc["options"].get("since"))[5:16].replace("T", " ")
-        self.query_one("#inc-head", Static).update(
+        self.query_one("#inc-head", SafeStatic).update(
             f"{doc['id']} {doc['state']}" + (f" · next: {nxt}" if nxt else "") + f" · runs since {since}"
             + f" · {doc['title']}")
         timeline = self.query_one("#inc-timeline", VirtualTable)
@@ -216,6 +233,7 @@ class IncidentPane(Pane):
     # -- continue -----------------------------------------------------------------------------------
     @mutating
     def action_continue(self) -> None:
+        """Scope first (read-only, shown on screen), then the contain question, then the rest."""
         row = self._current()
         if row is None:
             return
@@ -223,15 +241,36 @@ class IncidentPane(Pane):
             self.notify("this incident is closed; e exports its timeline", markup=False)
             return
         status = row["stepStatus"]
-        decided = (self.doc or {}).get("options", {}).get("contain") if self.doc and self.doc["id"] == row["id"] \
-            else None
-        if status.get("contain") not in ("done", "skipped") and not decided:
-            from aptui.tui.screens.choice import ChoiceModal
-
-            self.app.push_screen(ChoiceModal(f"Contain {row['credential']}", CONTAIN_CHOICES),
-                                 lambda choice: self._contain(row, choice))
+        if status.get("scope") not in FINISHED:
+            self._run(row, {}, until="scope")
+            return
+        if status.get("contain") not in FINISHED:
+            self._ask_contain(row)
             return
         self._run(row, {})
+
+    def _ask_contain(self, row: dict[str, Any]) -> None:
+        from aptui.services import incident
+
+        self.run_job("reading the contain options", incident.contain_choices, self.ctx, row["id"],
+                     on_done=lambda info: self._contain_modal(row, info))
+
+    def _contain_modal(self, row: dict[str, Any], info: dict[str, Any]) -> None:
+        if info["markedAt"]:  # recorded rotated in pane 5 (or by `rotation mark`) since the incident opened
+            self._run(row, {})
+            return
+        from aptui.tui.screens.choice import ChoiceModal
+
+        scope = (self.doc or {}).get("steps", {}).get("scope", {}).get("summary") if self.doc and \
+            self.doc["id"] == row["id"] else None
+        title = f"Contain {row['credential']}" + (f"\nscope: {scope}" if scope else "")
+        if info["stopped"]:
+            title += f"\nlast try stopped: {info['stopped']}"
+        if not info["rotatable"]:
+            title += "\naptui cannot rotate this credential: rotate it where it lives, then record it here"
+        current = info["previous"] if info["previous"] in {k for k, _ in info["choices"]} else None
+        self.app.push_screen(ChoiceModal(title, info["choices"], current=current),
+                             lambda choice: self._contain(row, choice))
 
     def _contain(self, row: dict[str, Any], choice: str | None) -> None:
         if not choice:
@@ -239,13 +278,35 @@ class IncidentPane(Pane):
         if choice == "skip":
             self._ask_skip(row, "contain")
             return
-        if choice == "rotate":
-            from aptui.services import rotation
-
-            self.run_job("checking the credential", rotation.find_item, self.ctx, row["credential"],
-                         on_done=lambda item: self._rotate_choice(row, item))
+        if choice == "elsewhere":
+            self._ask_elsewhere(row)
             return
-        self._run(row, {"contain": choice})
+        from aptui.services import rotation
+
+        self.run_job("checking the credential", rotation.find_item, self.ctx, row["credential"],
+                     on_done=lambda item: self._rotate_choice(row, item))
+
+    def _ask_elsewhere(self, row: dict[str, Any]) -> None:
+        from aptui.tui.screens.form import FormField, FormScreen
+
+        form = FormScreen(f"Rotated elsewhere: {row['credential']}", [
+            FormField("rotated_at", "Rotated at (now, 2h ago as 2h, or an ISO time)", "now", value="now"),
+            FormField("note", "Note (recorded in the timeline and pane 5)", "",
+                      value=f"rotated elsewhere (incident {row['id'][:8]})", optional=True),
+        ], about="Nothing is rotated by aptui: this records when and how it was done. ctrl+s accepts.")
+        self.app.push_screen(form, lambda values: self._elsewhere(row, values))
+
+    def _elsewhere(self, row: dict[str, Any], values: dict[str, str] | None) -> None:
+        if values is None:
+            return
+        from aptui.services import incident
+
+        try:
+            when = incident.parse_rotated_at(values.get("rotated_at") or "now")
+        except Exception as err:  # a bad time: say so and ask again, keeping what was typed
+            self.app.report_error(err, title="rotated at")  # type: ignore[attr-defined]
+            return
+        self._run(row, {"contain": "elsewhere", "rotated_at": when, "note": values.get("note") or None})
 
     def _rotate_choice(self, row: dict[str, Any], item: Any) -> None:
         from aptui.services import rotation
@@ -264,7 +325,7 @@ class IncidentPane(Pane):
         if values is not None:
             self._run(row, {"contain": "rotate", "secret": values.get("secret", "")})
 
-    def _run(self, row: dict[str, Any], choices: dict[str, str]) -> None:
+    def _run(self, row: dict[str, Any], choices: dict[str, Any], *, until: str | None = None) -> None:
         from aptui.services import incident
 
         secret = choices.get("secret") or ""
@@ -272,18 +333,36 @@ class IncidentPane(Pane):
             self.app.remember_secret(secret)  # type: ignore[attr-defined]
         decisions = incident.Decisions(
             contain=choices.get("contain"), new_secret=Secret(secret) if secret else None,
+            rotated_at=choices.get("rotated_at"), note=choices.get("note"), until=until,
             confirm=modal_confirm(self, f"Incident {row['id'][:8]}", row["credential"]),
             on_event=self._live, on_secret=lambda item, s: show_secret_once(self, f"New MCP token for {item}", s))
         self.run_job(f"incident {row['id'][:8]}", incident.run, self.ctx, row["id"], decisions,
-                     cancellable=False, timeout=INTERACTIVE_TIMEOUT, on_done=self._ran, on_error=self._stopped)
+                     cancellable=False, timeout=INTERACTIVE_TIMEOUT,
+                     on_done=lambda inc: self._ran(inc, row, until), on_error=self._stopped)
 
-    def _ran(self, inc: Any) -> None:
-        self.notify(f"incident {inc.id} closed" if inc.state == "closed" else f"incident {inc.id}: paused",
-                    markup=False)
+    def _ran(self, inc: Any, row: dict[str, Any], until: str | None = None) -> None:
+        if until == "scope" and inc.state != "closed":  # scope is on screen: now ask how to contain
+            self.action_refresh()
+            self.call_after_refresh(self._after_scope, inc.id)
+            return
+        self.notify(f"incident {inc.id} closed · e exports the timeline" if inc.state == "closed"
+                    else f"incident {inc.id}: paused · c continues", markup=False)
         self.action_refresh()
 
+    def _after_scope(self, incident_id: str) -> None:
+        from aptui.services import incident
+
+        self.run_job("reading the incident", incident.view, self.ctx, incident_id,
+                     on_done=self._contain_after_scope, quiet=True)
+
+    def _contain_after_scope(self, doc: dict[str, Any]) -> None:
+        self.doc = doc if doc["id"] == self.selected else self.doc
+        row = {k: doc[k] for k in ("id", "title", "credential", "state", "nextStep", "stepStatus")}
+        if doc["stepStatus"].get("contain") not in FINISHED:
+            self._ask_contain(row)
+
     def _stopped(self, err: Exception) -> bool:
-        self.app.report_error(err, title="Incident stopped", modal=True)  # type: ignore[attr-defined]
+        self.app.report_error(console_hint(err), title="Incident stopped", modal=True)  # type: ignore[attr-defined]
         self.action_refresh()
         return True
 
@@ -303,7 +382,9 @@ class IncidentPane(Pane):
         from aptui.tui.screens.form import FormField, FormScreen
 
         form = FormScreen(f"Skip {step} of incident {row['id'][:8]}",
-                          [FormField("reason", "Reason (recorded in the timeline)", "handled by the on-call team")])
+                          [FormField("reason", "Reason (recorded in the timeline)", "handled by the on-call team",
+                                     value=SKIP_REASONS.get(step, "not needed for this incident"))],
+                          about="ctrl+s records the reason shown; edit it first if it says too little.")
         self.app.push_screen(form, lambda values: self._skip(row, step, values["reason"]) if values else None)
 
     def _skip(self, row: dict[str, Any], step: str, reason: str) -> None:

@@ -9,12 +9,13 @@ from typing import Any
 
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import ContentSwitcher, Static
+from textual.widgets import ContentSwitcher
 
 from aptui.masking import Secret
 from aptui.tui.format import ago, short_id, status_cell
 from aptui.tui.panes.base import Pane, mutating
 from aptui.tui.widgets.filter import FilterBox
+from aptui.tui.widgets.safe import SafeStatic
 from aptui.tui.widgets.status import JobStatus
 from aptui.tui.widgets.vtable import Column, Row, VirtualTable
 
@@ -22,6 +23,7 @@ FAILED_STATES = ["FAILED", "TIMEOUT", "INTERNAL_ERROR"]
 MAX_ROWS = 100_000
 BATCH = 1000
 VIEWS = {"conns": "app connections", "mcp": "MCP servers", "runs": "failed runs"}
+EMPTY = {"conns": "no app connections in this project", "mcp": "no MCP server", "runs": "no failed runs"}
 VIEW_ACTIONS = {"upsert": "conns", "delete": "conns", "rotate": "mcp", "retry": "runs", "filter": None}
 NEEDS_LOGIN = ("USER_SESSION_REQUIRED", "SESSION_EXPIRED")
 
@@ -82,6 +84,10 @@ def profiles_for_picker(ctx: Any) -> list[dict[str, Any]]:
 
 
 class PlatformPane(Pane):
+    # the switcher fills what the status line leaves (height auto let the table run under it)
+    DEFAULT_CSS = """
+    PlatformPane > ContentSwitcher, PlatformPane > ContentSwitcher > Vertical { height: 1fr; }
+    """
     PANE_ID = "platform"
     TITLE = "Platform"
     NOUN = "platform"
@@ -120,7 +126,7 @@ class PlatformPane(Pane):
         self.loaded: set[str] = set()
 
     def compose(self):
-        yield Static("", id="plat-context", classes="section-title", markup=False)
+        yield SafeStatic("", id="plat-context", classes="section-title", markup=False)
         with ContentSwitcher(initial="plat-conns", id="plat-switch"):
             with Vertical(id="plat-conns"):
                 yield FilterBox("plat-conns-table", placeholder="filter connections (name, piece, status, id)",
@@ -128,19 +134,19 @@ class PlatformPane(Pane):
                 yield VirtualTable(
                     [Column("status", 9), Column("display name", max_width=28), Column("piece", max_width=26),
                      Column("scope", 8), Column("external id", max_width=30), Column("updated")],
-                    empty_text="no app connections in this project", id="plat-conns-table")
+                    empty_text=EMPTY["conns"], id="plat-conns-table")
             with Vertical(id="plat-mcp"):
                 yield VirtualTable(
                     [Column("project", max_width=22), Column("server", 12), Column("status", 9),
                      Column("disabled tools", max_width=30), Column("updated")],
-                    empty_text="no MCP server", id="plat-mcp-table")
+                    empty_text=EMPTY["mcp"], id="plat-mcp-table")
             with Vertical(id="plat-runs"):
                 yield FilterBox("plat-runs-table", placeholder="filter runs (flow, step, error)",
                                 id="plat-runs-filter")
                 yield VirtualTable(
                     [Column("run", 12), Column("flow", 12), Column("status", 14), Column("failed step", max_width=20),
                      Column("started", 9), Column("error")],
-                    empty_text="no failed runs", id="plat-runs-table")
+                    empty_text=EMPTY["runs"], id="plat-runs-table")
         yield JobStatus("", id="plat-status")
 
     # -- context --------------------------------------------------------------------------
@@ -160,8 +166,8 @@ class PlatformPane(Pane):
         prof = self.profile_label or self.profile or "default profile"
         proj = self.project_label or self.project or "default project"
         session = session_line(self.ctx, self.profile)
-        self.query_one("#plat-context", Static).update(f"{prof} · {proj} · {VIEWS[self.view]}"
-                                                       + (f" · {session}" if session else ""))
+        self.query_one("#plat-context", SafeStatic).update(f"{prof} · {proj} · {VIEWS[self.view]}"
+                                                           + (f" · {session}" if session else ""))
 
     def table(self) -> VirtualTable:
         return self.query_one(f"#plat-{self.view}-table", VirtualTable)
@@ -204,6 +210,7 @@ class PlatformPane(Pane):
             self.query_one(f"#plat-{self.view}-filter", FilterBox).open()
 
     def action_refresh(self) -> None:
+        self.table().empty_text = EMPTY[self.view]
         {"conns": self._load_conns, "mcp": self._load_mcp, "runs": self._load_runs}[self.view]()
 
     # -- profiles and projects ----------------------------------------------------------------
@@ -351,8 +358,21 @@ class PlatformPane(Pane):
             self.app.call_from_thread(self._add_conns, list(batch))
 
         self.run_job("loading app connections", load_connections, self.ctx, self.profile, self.project, push,
-                     on_done=self._conns_loaded, group="platform-conns", exclusive=True,
+                     on_done=self._conns_loaded, on_error=self._load_failed, group="platform-conns", exclusive=True,
                      timeout=max(self.job_timeout(), 120))
+
+    def _load_failed(self, err: Exception) -> bool:
+        """No profile (or no key): the list says what to do instead of "no app connections"."""
+        code = getattr(err, "code", "")
+        if code not in ("PROFILE_MISSING", "API_KEY_MISSING"):
+            return False
+        text = "no Activepieces profile — n adds one" if code == "PROFILE_MISSING" else \
+            "this profile has no API key — n adds a profile with one"
+        table = self.table()
+        table.empty_text = text
+        table.refresh()
+        self.query_one(JobStatus).set_text(text)
+        return False  # and the error's own line, as everywhere
 
     def _add_conns(self, batch: list[dict[str, Any]]) -> None:
         rows = []
@@ -438,7 +458,11 @@ class PlatformPane(Pane):
     # -- MCP ------------------------------------------------------------------------------
     def _load_mcp(self) -> None:
         self.run_job("loading MCP servers", load_mcp, self.ctx, self.profile, self.project,
-                     on_done=self._show_mcp, on_error=self._offer_login, group="platform-mcp", exclusive=True)
+                     on_done=self._show_mcp, on_error=self._mcp_failed, group="platform-mcp", exclusive=True)
+
+    def _mcp_failed(self, err: Exception) -> bool | None:
+        """A missing session opens the login form; a missing profile says what to do."""
+        return self._offer_login(err) or self._load_failed(err)
 
     def _show_mcp(self, servers: list[dict[str, Any]]) -> None:
         self.loaded.add("mcp")
@@ -497,7 +521,7 @@ class PlatformPane(Pane):
     # -- runs -----------------------------------------------------------------------------
     def _load_runs(self) -> None:
         self.run_job("loading failed runs", load_runs, self.ctx, self.profile, self.project, on_done=self._show_runs,
-                     group="platform-runs", exclusive=True)
+                     on_error=self._load_failed, group="platform-runs", exclusive=True)
 
     def _show_runs(self, runs: list[dict[str, Any]]) -> None:
         self.loaded.add("runs")
@@ -549,6 +573,8 @@ class PlatformPane(Pane):
 
     def _retried(self, report: Any) -> None:
         summary = ", ".join(f"{v} {k}" for k, v in report.summary().items())
+        self.note_incident("recover", "retry", "ok" if report.ok else "partial", f"retry: {summary}",
+                           project_id=report.project_id)
         if report.ok:
             self.notify(f"retry done: {summary}", markup=False)
         else:

@@ -9,12 +9,14 @@ from typing import Any
 
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Input, Static
+from textual.suggester import Suggester
+from textual.widgets import Input
 
 from aptui.errors import usage
 from aptui.tui.panes.base import Pane, mutating
 from aptui.tui.widgets.filter import FilterBox
 from aptui.tui.widgets.inputs import TextInput
+from aptui.tui.widgets.safe import SafeStatic
 from aptui.tui.widgets.secret import RevealableSecret
 from aptui.tui.widgets.status import JobStatus
 from aptui.tui.widgets.vtable import Column, Row, VirtualTable
@@ -74,6 +76,27 @@ def resolve_file(ctx: Any, path: str, project_ids: list[str] | None):
     return references.resolve_document(ctx, doc, project_ids=project_ids)
 
 
+class ConnectionSuggester(Suggester):
+    """Completes the connection id after ``{{``: by id prefix or by name (→ its id), then adds
+    ``|ap_sep_v1|``; ``→`` (or end) accepts. The pane keeps ``connections`` up to date."""
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.connections: list[tuple[str, str]] = []  # (id, name)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        start = value.rfind("{{")
+        if start < 0 or "|" in value[start:] or "}}" in value[start:]:
+            return None
+        typed = value[start + 2:]
+        if not typed:
+            return None
+        for cid, name in self.connections:
+            if cid.startswith(typed) or name.lower().startswith(typed.lower()):
+                return value[:start + 2] + cid + "|ap_sep_v1|"
+        return None
+
+
 class ReferencesPane(Pane, can_focus=True):
     PANE_ID = "refs"
     TITLE = "References"
@@ -84,6 +107,7 @@ class ReferencesPane(Pane, can_focus=True):
             "reveals (it re-masks by itself) or y copies them (OSC 52, works over SSH).")
     BINDINGS = [
         Binding("t", "test", "Test live", id="refs.test"),
+        Binding("enter", "test", "Test live", show=False, id="refs.test_enter"),
         Binding("v", "reveal", "Reveal", id="refs.reveal"),
         Binding("y", "copy", "Copy", id="refs.copy"),
         Binding("o", "open_file", "Open JSON", id="refs.open"),
@@ -97,22 +121,44 @@ class ReferencesPane(Pane, can_focus=True):
         super().__init__(*args, **kwargs)
         self.project_ids: list[str] | None = None
         self.results: dict[int, Any] = {}
+        self.suggester = ConnectionSuggester()
 
     def compose(self):
-        yield Static("Reference (project: any — p sets one)", classes="section-title", id="refs-title",
+        yield SafeStatic("Reference (project: any — p sets one)", classes="section-title", id="refs-title",
                      markup=False)
-        yield TextInput(placeholder=PLACEHOLDER, id="ref-input")
-        yield Static("", id="ref-verdict", markup=False)
-        yield Static("", id="ref-detail", classes="hint", markup=False)
+        yield TextInput(placeholder=PLACEHOLDER, id="ref-input", suggester=self.suggester)
+        yield SafeStatic("", id="ref-verdict", markup=False)
+        yield SafeStatic("", id="ref-detail", classes="hint", markup=False)
         yield RevealableSecret(None, label="value", reveal_seconds=self.app.ctx.settings.reveal_seconds,  # type: ignore[attr-defined]
                                id="ref-value")
         with Vertical(id="ref-doc-box"):
-            yield Static("", id="ref-doc-title", classes="section-title", markup=False)
+            yield SafeStatic("", id="ref-doc-title", classes="section-title", markup=False)
             yield FilterBox("ref-doc", placeholder="filter JSON paths", id="ref-doc-filter")
             yield VirtualTable([Column("JSON path", max_width=32), Column("verdict", 16),
                                 Column("connection", max_width=18), Column("detail")],
                                empty_text="o opens a JSON file", id="ref-doc")
         yield JobStatus("o opens a JSON file and resolves every reference in it", id="refs-status")
+
+    def on_show(self) -> None:
+        def names() -> list[tuple[str, str]]:
+            from aptui.store import connections as store_conn
+
+            return [(c.id, c.name) for c in store_conn.list_all(self.ctx.store)]
+
+        self.run_job("reading connection ids", names, quiet=True, group="refs-names", exclusive=True,
+                     on_done=lambda rows: setattr(self.suggester, "connections", rows))
+        super().on_show()
+
+    def insert_reference(self, connection_id: str) -> None:
+        """Start a reference to a connection (pane 1's i): ``{{id|ap_sep_v1|`` and the path to type."""
+        box = self.query_one("#ref-input", Input)
+        box.value = "{{" + connection_id + "|ap_sep_v1|}}"
+        box.focus()
+
+        def place() -> None:  # after the focus (which puts the cursor at the end)
+            box.cursor_position = len(box.value) - 2
+
+        self.call_after_refresh(place)
 
     def on_mount(self) -> None:
         self.query_one("#ref-value").display = False
@@ -165,10 +211,10 @@ class ReferencesPane(Pane, can_focus=True):
             self.action_test()
 
     def _verdict(self, cls: str, head: str, lines: list[str]) -> None:
-        verdict = self.query_one("#ref-verdict", Static)
+        verdict = self.query_one("#ref-verdict", SafeStatic)
         verdict.set_classes(cls)
         verdict.update(head)
-        self.query_one("#ref-detail", Static).update("\n".join(lines))
+        self.query_one("#ref-detail", SafeStatic).update("\n".join(lines))
 
     def _show_result(self, result: Any) -> None:
         self._verdict(*verdict_lines(result))
@@ -188,15 +234,17 @@ class ReferencesPane(Pane, can_focus=True):
             return
         from aptui.services import references
 
+        # "Test live" means live: aptui's cache is bypassed (and refreshed by the answer)
         self.run_job("resolving live", references.test_reference, self.ctx, text, project_ids=self.project_ids,
-                     on_done=self._tested, group="refs-test",
+                     use_cache=False, on_done=self._tested, group="refs-test",
                      exclusive=True)
 
     def _tested(self, result: Any) -> None:
+        """The result under the input; the focus stays where the operator left it (typing goes on
+        into the input: a pane key typed there would switch panes or quit)."""
         self._show_result(result)
-        if result.value is not None:
-            self.query_one("#ref-value", RevealableSecret).focus()
 
+    @mutating  # not a change, but read-only is meant for an audience: no reveal (hidden and refused)
     def action_reveal(self) -> None:
         widget = self.query_one("#ref-value", RevealableSecret)
         if widget.secret is None:
@@ -228,7 +276,7 @@ class ReferencesPane(Pane, can_focus=True):
         ids = [p.strip() for p in values.get("projects", "").split(",") if p.strip()]
         self.project_ids = ids or None
         label = ", ".join(ids) if ids else "any — p sets one"
-        self.query_one("#refs-title", Static).update(f"Reference (project: {label})")
+        self.query_one("#refs-title", SafeStatic).update(f"Reference (project: {label})")
         text = self.query_one("#ref-input", Input).value
         if text.strip():
             from aptui.services import references
@@ -272,7 +320,7 @@ class ReferencesPane(Pane, can_focus=True):
             rows.append(Row(n, (r.location or "$", mark, conn, detail)))
         counts = report.counts()
         summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
-        self.query_one("#ref-doc-title", Static).update(f"{name}: {summary or 'no strings'}")
+        self.query_one("#ref-doc-title", SafeStatic).update(f"{name}: {summary or 'no strings'}")
         self.query_one("#ref-doc-box").display = True
         table = self.query_one("#ref-doc", VirtualTable)
         table.set_rows(rows)

@@ -8,12 +8,12 @@ import asyncio
 from typing import Any
 
 from textual.binding import Binding
-from textual.widgets import Static
 
 from aptui.masking import Secret
 from aptui.tui import format as fmt
 from aptui.tui.panes.base import Pane, mutating
 from aptui.tui.widgets.filter import FilterBox
+from aptui.tui.widgets.safe import SafeStatic
 from aptui.tui.widgets.status import JobStatus
 from aptui.tui.widgets.vtable import Column, Row, VirtualTable
 
@@ -23,11 +23,30 @@ STATE_LABEL = {"overdue": ("✗ overdue", "error"), "due soon": ("▲ soon", "wa
 INTERACTIVE_TIMEOUT = 6 * 3600.0
 
 
-def state_cell(app: Any, state: str):
+def state_cell(app: Any, state: str, stopped: bool = False):
+    """The row's state; a rotation left half-way shows as ``◐ stopped`` whatever the due date says."""
     from rich.text import Text
 
-    label, var = STATE_LABEL.get(state, (state, "text-muted"))
+    label, var = ("◐ stopped", "warning") if stopped else STATE_LABEL.get(state, (state, "text-muted"))
     return Text(label, style=fmt.theme_color(app, var) or "")
+
+
+async def load_items(ctx: Any, *, offline: bool, progress: Any) -> tuple[Any, dict[str, dict[str, str]], Any]:
+    """The rotation list, where each rotation in progress stands ({item id: {step, state}}), and
+    the open incident's credential (the pane opens on it)."""
+    from aptui.services import rotation
+
+    report = await rotation.list_items(ctx, offline=offline, progress=progress)
+    stopped: dict[str, dict[str, str]] = {}
+    for item in report.items:
+        if item.pending:
+            rot = rotation.pending(ctx, item.id)
+            if rot is not None:
+                stopped[item.id] = {"step": rot.next_step or "?", "state": rotation.state_text(rot),
+                                    "error": rot.run.error or ""}
+    from aptui.services import incident
+
+    return report, stopped, incident.open_target(ctx)
 
 
 def relative(dt: Any, *, due: bool = False) -> str:
@@ -92,7 +111,7 @@ class RotationPane(Pane):
         Binding("slash", "filter", "Filter", id="pane.filter"),
         Binding("m", "mark", "Mark rotated", id="rotation.mark"),
         Binding("x", "rotate", "Rotate", id="rotation.rotate"),
-        Binding("A", "abort", "Abort", show=False, id="rotation.abort"),
+        Binding("A", "abort", "Abort", id="rotation.abort"),
         Binding("o", "offline", "Offline", show=False, id="rotation.offline"),
         Binding("enter", "details", "Details", show=False, id="rotation.details"),
     ]
@@ -100,11 +119,13 @@ class RotationPane(Pane):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.items: dict[str, Any] = {}
+        self.stopped: dict[str, dict[str, str]] = {}
+        self._incident_shown: str | None = None
         self.offline = False
         self.loaded = False
 
     def compose(self):
-        yield Static("", id="rot-summary", classes="section-title", markup=False)
+        yield SafeStatic("", id="rot-summary", classes="section-title", markup=False)
         yield FilterBox("rot-table", placeholder="filter (item, kind, state, source)", id="rot-filter")
         yield VirtualTable(
             [Column("state", 10), Column("item", max_width=30), Column("due", 10), Column("in", 9),
@@ -134,30 +155,47 @@ class RotationPane(Pane):
         self.action_refresh()
 
     def action_refresh(self) -> None:
-        from aptui.services import rotation
-
         def progress(done: int, total: int) -> None:
             self.app.call_from_thread(self.query_one(JobStatus).start, f"looking up {done}/{total}")
 
-        self.run_job("reading rotation dates", rotation.list_items, self.ctx, offline=self.offline,
+        self.run_job("reading rotation dates", load_items, self.ctx, offline=self.offline,
                      progress=progress, on_done=self._show, group="rotation-load", exclusive=True,
                      timeout=max(self.job_timeout(), 3 * float(self.ctx.settings.timeout) * 2 + 10))
 
-    def _show(self, report: Any) -> None:
+    def _show(self, loaded: tuple[Any, dict[str, dict[str, str]], Any]) -> None:
+        report, self.stopped, target = loaded
         self.loaded = True
         self.items = {i.id: i for i in report.items}
-        rows = [Row(i.id, (state_cell(self.app, i.state), i.id, i.due.date().isoformat() if i.due else "—",
-                           relative(i.due, due=True), relative(i.last_rotated), short_source(i.source),
-                           i.confidence)) for i in report.items]
-        self.query_one("#rot-table", VirtualTable).set_rows(rows)
+        rows = [Row(i.id, (state_cell(self.app, i.state, i.id in self.stopped), i.id,
+                           i.due.date().isoformat() if i.due else "—",
+                           f"at {self.stopped[i.id]['step']}" if i.id in self.stopped else relative(i.due, due=True),
+                           relative(i.last_rotated), short_source(i.source), i.confidence)) for i in report.items]
+        table = self.query_one("#rot-table", VirtualTable)
+        table.set_rows(rows)
+        if target and target.get("item") and self._incident_shown != target["incident"]:
+            self._incident_shown = target["incident"]  # once per incident; then the cursor is the operator's
+            table.move_to_key(target["item"])
         counts = report.counts()
         text = " · ".join(f"{v} {k}" for k, v in counts.items() if v) or "nothing to track"
-        self.query_one("#rot-summary", Static).update(
+        self.query_one("#rot-summary", SafeStatic).update(
             f"{text}{'  (offline: recorded dates)' if self.offline else ''}")
-        hint = "m mark · x rotate · enter notes"
+        hint = self.key_hints(("mark", "mark"), ("rotate", "rotate"), ("details", "notes"))
+        if self.stopped:
+            hint = f"{len(self.stopped)} rotation(s) stopped: " + self.key_hints(("rotate", "resumes"),
+                                                                               ("abort", "aborts")) + " · " + hint
         if report.all_unreachable:
             hint = "every lookup was unreachable: recorded dates · " + hint
         self.query_one(JobStatus).set_text(hint)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        allowed = super().check_action(action, parameters)
+        if allowed is False or action != "abort":
+            return allowed
+        key = self.query_one("#rot-table", VirtualTable).current_key
+        return key in self.stopped  # A is in the footer while a stopped rotation is selected
+
+    def on_virtual_table_highlighted(self, event: VirtualTable.Highlighted) -> None:
+        self.refresh_bindings()
 
     def _selected(self) -> Any:
         key = self.query_one("#rot-table", VirtualTable).current_key
@@ -182,6 +220,11 @@ class RotationPane(Pane):
             ("source", item.source or "—"), ("confidence", item.confidence),
             ("policy", f"{item.policy / 86400:g} days"), ("rotate with", item.how),
             ("in progress", "yes (x resumes, A aborts)" if item.pending else "no")]
+        if item.id in self.stopped:
+            where = self.stopped[item.id]
+            fields += [("stopped at", where["step"]), ("now", where["state"])]
+            if where["error"]:
+                fields.append(("last error", where["error"]))
         fields += [(f"note {n}", note) for n, note in enumerate(item.notes, start=1)]
         self.app.push_screen(DetailsModal(f"rotation: {item.id}", fields))
 
@@ -218,7 +261,10 @@ class RotationPane(Pane):
 
         self.run_job(f"marking {item_id}", mark, cancellable=False,
                      on_done=lambda found: (self.notify(f"{found.id}: recorded, due {when(found.due, due=True)}",
-                                                        markup=False), self.action_refresh()))
+                                                        markup=False), self.action_refresh(),
+                                            self.note_incident("contain", "mark", "ok",
+                                                               f"recorded rotated at {when(found.last_rotated)}",
+                                                               item_id=found.id)))
 
     # -- rotate -------------------------------------------------------------------------------------
     @mutating
@@ -267,6 +313,7 @@ class RotationPane(Pane):
 
     def _rotated(self, item_id: str) -> None:
         self.notify(f"{item_id}: rotation complete", markup=False)
+        self.note_incident("contain", "rotate", "ok", "rotated with aptui (pane 5)", item_id=item_id)
         self.action_refresh()
 
     def _stopped(self, err: Exception) -> bool:
@@ -285,10 +332,27 @@ class RotationPane(Pane):
             return
         from aptui.services import rotation
 
-        self.confirm(f"Abort the rotation of {item.id}?", item.label,
-                     "Before the new credential is stored, aptui deletes the new AWS key / destroys the new Vault "
-                     "secret ID it created; after that nothing is undone and the old credential stays active.",
-                     lambda: self.run_job(f"aborting {item.id}", rotation.abort, self.ctx, item.id,
+        self.run_job("reading the abort options", rotation.abort_options, self.ctx, item.id,
+                     on_done=lambda options: self._abort_choice(item, options))
+
+    def _abort_choice(self, item: Any, options: list[tuple[str, str]]) -> None:
+        """One way out: confirm it. Several (stopped after store): choose, then confirm."""
+        if len(options) == 1:
+            self._confirm_abort(item, *options[0])
+            return
+        from aptui.tui.screens.choice import ChoiceModal
+
+        where = self.stopped.get(item.id, {})
+        title = f"Abort the rotation of {item.id}" + (f"\nnow: {where['state']}" if where.get("state") else "")
+        labels = dict(options)
+        self.app.push_screen(ChoiceModal(title, options),
+                             lambda mode: self._confirm_abort(item, mode, labels[mode]) if mode else None)
+
+    def _confirm_abort(self, item: Any, mode: str, what: str) -> None:
+        from aptui.services import rotation
+
+        self.confirm(f"Abort the rotation of {item.id}?", item.label, what[:1].upper() + what[1:] + ".",
+                     lambda: self.run_job(f"aborting {item.id}", rotation.abort, self.ctx, item.id, mode=mode,
                                           cancellable=False, on_done=self._aborted),
                      action_label="Abort")
 
@@ -296,4 +360,6 @@ class RotationPane(Pane):
         done = "; ".join(result["undone"] + result["problems"]) or "nothing to undo"
         self.notify(f"{result['item']}: aborted ({done}); {result['state']}", markup=False,
                     severity="information" if result["ok"] else "warning")
+        self.note_incident("contain", "rotation abort", "ok" if result["ok"] else "partial", done,
+                           item_id=result["item"])
         self.action_refresh()

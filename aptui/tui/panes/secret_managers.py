@@ -18,6 +18,10 @@ from aptui.tui.widgets.vtable import Column, Row, VirtualTable
 UNCHANGED = "unchanged — type to replace"
 
 
+# Stored encrypted like the secrets, but not secret in the form's sense: typed in clear (checkable).
+TYPED_IN_CLEAR = {"accessKeyId"}
+
+
 def connection_fields(provider_id: str, view: dict[str, Any] | None = None) -> list[FormField]:
     """The form for one provider: name, scope, projects, then Activepieces' own fields."""
     spec = PROVIDERS[provider_id]
@@ -30,9 +34,9 @@ def connection_fields(provider_id: str, view: dict[str, Any] | None = None) -> l
     ]
     shown = view.get("config", {})
     for f in spec.fields:
-        if f.secret:
-            fields.append(FormField(f.name, f.display_name, UNCHANGED if view else f.placeholder, secret=True,
-                                    optional=bool(view) or f.optional))
+        if f.secret:  # never pre-filled (the stored value is not shown); typed masked unless TYPED_IN_CLEAR
+            fields.append(FormField(f.name, f.display_name, UNCHANGED if view else f.placeholder,
+                                    secret=f.name not in TYPED_IN_CLEAR, optional=bool(view) or f.optional))
         else:
             # "e.g.": a grey "us-east-1" in an empty field reads as a value already filled in
             fields.append(FormField(f.name, f.display_name, f"e.g. {f.placeholder}", optional=f.optional,
@@ -54,6 +58,7 @@ class SecretManagersPane(Pane):
         Binding("e", "edit", "Edit", id="sm.edit"),
         Binding("t", "test", "Test", id="sm.test"),
         Binding("d", "delete", "Delete", id="sm.delete"),
+        Binding("i", "insert_ref", "Reference", id="sm.reference"),
         Binding("r", "refresh", "Refresh", id="pane.refresh"),
         Binding("slash", "filter", "Filter", id="pane.filter"),
         Binding("enter", "details", "Details", show=False, id="sm.details"),
@@ -69,7 +74,8 @@ class SecretManagersPane(Pane):
         yield VirtualTable(
             [Column("status", 10), Column("name", max_width=24), Column("provider", max_width=15),
              Column("scope", 8), Column("projects", max_width=20), Column("last test", 10), Column("cache")],
-            empty_text="no connections yet — press a to add one", id="sm-table")
+            empty_text="no connections yet" + (" (read-only)" if self.ctx.settings.read_only else
+                                               " — press a to add one"), id="sm-table")
         yield JobStatus("", id="sm-status")
 
     def on_mount(self) -> None:
@@ -118,6 +124,14 @@ class SecretManagersPane(Pane):
             self.notify("no connection selected", severity="warning", markup=False)
         return view
 
+    def action_insert_ref(self) -> None:
+        """Pane 2 with ``{{<this connection's id>|ap_sep_v1|}}`` typed, the cursor where the path goes."""
+        view = self._need_selection()
+        if view is None:
+            return
+        self.app.action_show_pane("refs")  # type: ignore[attr-defined]
+        self.app.pane("refs").insert_reference(view["id"])  # type: ignore[attr-defined]
+
     # -- add / edit ---------------------------------------------------------------------
     @mutating
     def action_add(self) -> None:
@@ -156,11 +170,31 @@ class SecretManagersPane(Pane):
         config, projects = self._split(provider_id, values)
         name, scope = values.get("name", ""), values.get("scope", "PLATFORM")
         test_first = values.get("test_first", "yes") == "yes"
-        values.clear()  # drop the clear-text copies the form handed over
+        typed = dict(values)  # kept only until the save ends: a failed save reopens the form with it
+        values.clear()
+        spec = PROVIDERS[provider_id]
+
+        def failed(err: Exception) -> bool:
+            self._reopen(f"New {spec.display_name} connection", connection_fields(provider_id), typed, err,
+                         lambda again: self._save_new(provider_id, again))
+            return False
+
         self.run_job(f"testing and saving {name}" if test_first else f"saving {name}", connections.add,
                      self.ctx, provider_id=provider_id, name=name, config=config, scope=scope,
                      project_ids=projects if scope == "PROJECT" else None, test_first=test_first,
-                     on_done=self._saved, cancellable=False)
+                     on_done=lambda view: (typed.clear(), self._saved(view)), on_error=failed, cancellable=False)
+
+    def _reopen(self, title: str, fields: list, typed: dict[str, str], err: Exception, then) -> None:
+        """A save that failed (timeout, refused test): the same form again, everything typed kept."""
+        from aptui.tui.jobs import describe
+        from aptui.tui.screens.form import refilled
+
+        e = describe(err)
+        form = FormScreen(title, refilled(fields, typed), error=f"{e.code}: {e.message}",
+                          about="The save failed; nothing typed was lost: fix and save again.")
+        typed_copy = dict(typed)
+        typed.clear()
+        self.app.push_screen(form, lambda values: then(values) if values is not None else typed_copy.clear())
 
     def _saved(self, view: dict[str, Any]) -> None:
         ref = "{{" + view["id"] + "|ap_sep_v1|<path>}}"  # the id is what a reference needs (pane 2)
@@ -190,12 +224,20 @@ class SecretManagersPane(Pane):
         scope = values.get("scope") or view["scope"]
         test_first = values.get("test_first", "yes") == "yes"
         name = values.get("name") or view["name"]
+        typed = dict(values)
         values.clear()
+
+        def failed(err: Exception) -> bool:
+            self._reopen(f"Edit {view['name']} ({view['providerId']})",
+                         connection_fields(view["providerId"], view), typed, err,
+                         lambda again: self._save_edit(view, again))
+            return False
+
         self.run_job(f"saving {name}", connections.update, self.ctx, view["id"],
                      name=name if name != view["name"] else None, scope=scope,
                      project_ids=projects if scope == "PROJECT" else [],
-                     set_fields=changed or None, test_first=test_first, on_done=self._saved,
-                     cancellable=False)
+                     set_fields=changed or None, test_first=test_first,
+                     on_done=lambda v: (typed.clear(), self._saved(v)), on_error=failed, cancellable=False)
 
     # -- test / delete / details ---------------------------------------------------------
     def action_test(self) -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
+
+from aptui.tui.widgets.safe import SafeStatic
+from aptui.untrusted import visible
 
 
 class ChoiceModal(ModalScreen[str | None]):
@@ -29,9 +32,9 @@ class ChoiceModal(ModalScreen[str | None]):
 
     def compose(self):
         with Vertical():
-            yield Static(self.title_text, classes="choice-title", markup=False)
-            yield OptionList(*[Option(label, id=key) for key, label in self.options], id="choice-list")
-            yield Static("↑↓ move · enter choose · esc cancel", classes="status", markup=False)
+            yield SafeStatic(self.title_text, classes="choice-title", markup=False)
+            yield OptionList(*[Option(visible(label), id=key) for key, label in self.options], id="choice-list")
+            yield SafeStatic("↑↓ move · enter choose · esc cancel", classes="status", markup=False)
 
     def on_mount(self) -> None:
         lst = self.query_one(OptionList)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input
 
 from aptui.tui.widgets.inputs import TextInput
+from aptui.tui.widgets.safe import SafeStatic
+from aptui.untrusted import visible
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -38,21 +40,21 @@ class ConfirmModal(ModalScreen[bool]):
         self.target = target
         self.body = body
         self.action_label = action_label
-        self.typed_name = typed_name
+        self.typed_name = visible(typed_name) if typed_name else typed_name  # what can be typed
 
     def compose(self):
         with Vertical():
-            yield Static(self.title_text, classes="confirm-title", markup=False)
-            yield Static(self.target, classes="confirm-target", markup=False)
+            yield SafeStatic(self.title_text, classes="confirm-title", markup=False)
+            yield SafeStatic(self.target, classes="confirm-target", markup=False)
             if self.body:
-                yield Static(self.body, id="confirm-body", markup=False)
+                yield SafeStatic(self.body, id="confirm-body", markup=False)
             if self.typed_name:
-                yield Static(f"Type {self.typed_name} and press enter to confirm.", markup=False)
+                yield SafeStatic(f"Type {self.typed_name} and press enter to confirm.", markup=False)
                 yield TextInput(placeholder=self.typed_name, id="confirm-typed")
                 hint = "enter confirms · esc cancels"
             else:
                 hint = f"y {self.action_label.lower()} · n / esc cancel"
-            yield Static(hint, classes="status", markup=False)
+            yield SafeStatic(hint, classes="status", markup=False)
             with Horizontal():
                 yield Button(self.action_label, variant="error", id="confirm-yes")
                 yield Button("Cancel", id="confirm-no")

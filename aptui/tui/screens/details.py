@@ -5,7 +5,9 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+
+from aptui.tui.widgets.safe import SafeStatic
+from aptui.untrusted import visible
 
 
 class DetailsModal(ModalScreen[None]):
@@ -24,8 +26,8 @@ class DetailsModal(ModalScreen[None]):
 
     def compose(self):
         with VerticalScroll():
-            yield Static(self.title_text, classes="details-title", markup=False)
+            yield SafeStatic(self.title_text, classes="details-title", markup=False)
             width = max((len(k) for k, _ in self.fields), default=4)
-            body = "\n".join(f"{k:<{width}}  {getattr(v, 'plain', v)}" for k, v in self.fields)
-            yield Static(body, markup=False)
-            yield Static("esc goes back", classes="status", markup=False)
+            body = "\n".join(f"{visible(k):<{width}}  {visible(getattr(v, 'plain', v))}" for k, v in self.fields)
+            yield SafeStatic(body, markup=False)
+            yield SafeStatic("esc goes back", classes="status", markup=False)

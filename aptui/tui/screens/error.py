@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+
+from aptui.tui.widgets.safe import SafeStatic
 
 
 class ErrorModal(ModalScreen[None]):
@@ -23,9 +24,9 @@ class ErrorModal(ModalScreen[None]):
 
     def compose(self):
         with VerticalScroll():
-            yield Static(self.title_text, markup=False)
-            yield Static(self.code, classes="error-code", markup=False)
-            yield Static(self.message, id="error-message", markup=False)
+            yield SafeStatic(self.title_text, markup=False)
+            yield SafeStatic(self.code, classes="error-code", markup=False)
+            yield SafeStatic(self.message, id="error-message", markup=False)
             if self.hint:
-                yield Static(f"hint: {self.hint}", markup=False)
-            yield Static("esc closes", classes="status", markup=False)
+                yield SafeStatic(f"hint: {self.hint}", markup=False)
+            yield SafeStatic("esc closes", classes="status", markup=False)

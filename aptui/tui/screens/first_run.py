@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from aptui.untrusted import visible
 
 TEXT = """\
 [b]Welcome to aptui[/b] — your encrypted store (unlocked by {kek}) is at
@@ -37,17 +40,35 @@ class FirstRunScreen(ModalScreen[None]):
     FirstRunScreen > VerticalScroll { width: 78; max-width: 100%; height: auto; max-height: 100%;
         border: round $primary; background: $surface; padding: 0 1; }
     """
+    # A modal screen cuts the app's bindings off: the keys this text names are bound here.
     BINDINGS = [
         Binding("escape", "dismiss", "Continue"),
         Binding("enter", "dismiss", "Continue", show=False),
+        Binding("question_mark", "then('help')", "Help", show=False),
+        Binding("colon", "then('command_palette')", "Commands", show=False),
+        Binding("q", "then('quit')", "Quit", show=False),
+        *[Binding(str(n), f"then('pane({n})')", f"Pane {n}", show=False) for n in range(1, 10)],
     ]
 
     def __init__(self, store: str, kek: str) -> None:
         super().__init__()
         self._store, self._kek = store, kek
 
+    def action_then(self, action: str) -> None:
+        """Close the welcome, then do what the key does everywhere else."""
+        app = self.app
+        if action.startswith("pane("):
+            number = action[5:-1]
+            pane = next((p for p in getattr(app, "pane_classes", []) if number == p.NUMBER), None)
+            self.dismiss()  # first: the screen below gets its focus back (and with it its tab) ...
+            if pane is not None:  # ... then the pane asked for
+                app.call_after_refresh(app.action_show_pane, pane.PANE_ID)  # type: ignore[attr-defined]
+            return
+        self.dismiss()
+        app.call_after_refresh(app.run_action, action)
+
     def compose(self):
         with VerticalScroll():
             # rich markup (not Textual's): keeps the indentation and the spaces around bold words
-            text = Text.from_markup(TEXT.format(store=self._store, kek=self._kek))
+            text = Text.from_markup(TEXT.format(store=escape(visible(self._store)), kek=escape(self._kek)))
             yield Static(text, id="first-run-text")

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Label, Select
 
 from aptui.tui.widgets.inputs import TextInput
+from aptui.tui.widgets.safe import SafeStatic
+from aptui.untrusted import visible
+
+
+def refilled(fields: list[FormField], values: dict[str, str]) -> list[FormField]:
+    """The same fields holding what was typed (a failed save reopens the form with them)."""
+    return [replace(f, value=values[f.name]) if values.get(f.name) else f for f in fields]
 
 
 @dataclass(frozen=True)
@@ -42,32 +49,34 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         Binding("ctrl+s", "save", "Save", id="form.save"),
     ]
 
-    def __init__(self, title: str, fields: list[FormField], *, about: str = "") -> None:
+    def __init__(self, title: str, fields: list[FormField], *, about: str = "", error: str = "") -> None:
         super().__init__()
         self.title_text = title
         self.fields = fields
         self.about = about
+        self.error = error  # shown at once: a form reopened after its save failed says why
 
     def compose(self):
         with Vertical():
-            yield Static(self.title_text, classes="form-title", markup=False)
+            yield SafeStatic(self.title_text, classes="form-title", markup=False)
             if self.about:
-                yield Static(self.about, markup=False)
+                yield SafeStatic(self.about, markup=False)
             with VerticalScroll():
                 for f in self.fields:
                     suffix = " (optional)" if f.optional else ""
-                    yield Label(f"{f.label}{suffix}" + (f" — {f.note}" if f.note else ""), markup=False)
+                    yield Label(visible(f"{f.label}{suffix}" + (f" — {f.note}" if f.note else "")), markup=False)
                     if f.choices:
-                        yield Select([(c, c) for c in f.choices], value=f.value or f.choices[0],
+                        yield Select([(visible(c), c) for c in f.choices], value=f.value or f.choices[0],
                                      allow_blank=False, id=f"f-{f.name}")
                     else:
-                        yield TextInput(value=f.value, placeholder=f.placeholder, password=f.secret,
+                        yield TextInput(value=visible(f.value), placeholder=f.placeholder, password=f.secret,
                                     id=f"f-{f.name}")
-            yield Static("", classes="form-error", id="form-error", markup=False)
-            yield Static("tab next field · enter on the last field or ctrl+s saves · esc cancels",
+            yield SafeStatic(self.error, classes="form-error", id="form-error", markup=False)
+            yield SafeStatic("tab next field · enter on the last field or ctrl+s saves · esc cancels",
                          classes="status", markup=False)
 
     def on_mount(self) -> None:
+        self.app.clear_notifications()  # old toasts would sit over the form's fields
         fields = self.query("Input, Select")
         if fields:
             fields.first().focus()
@@ -84,7 +93,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         values = self.values()
         missing = [f.label for f in self.fields if not f.optional and not values.get(f.name)]
         if missing:
-            self.query_one("#form-error", Static).update(
+            self.query_one("#form-error", SafeStatic).update(
                 f"required: {', '.join(missing)} (grey text in a field is only an example)")
             return
         self.dismiss(values)

@@ -67,7 +67,12 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape", "dismiss", "Close", id="help.close"),
         Binding("q", "dismiss", "Close", show=False),
         Binding("question_mark", "dismiss", "Close", show=False),
+        Binding("colon,ctrl+p", "palette", "Commands", show=False),  # named in the text: a modal cuts the app's
     ]
+
+    def action_palette(self) -> None:
+        self.dismiss()
+        self.app.call_after_refresh(self.app.action_command_palette)
 
     def __init__(self, title: str, about: str, sections: list[Section]) -> None:
         super().__init__()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from aptui.masking import Secret
+from aptui.tui.widgets.safe import SafeStatic
 from aptui.tui.widgets.secret import RevealableSecret
 
 
@@ -29,12 +29,12 @@ class ShowOnceModal(ModalScreen[None]):
 
     def compose(self):
         with Vertical():
-            yield Static(self.title_text, classes="once-title", markup=False)
-            yield Static("This is the only time aptui shows it: copy it now (y) or reveal it (v).\n"
+            yield SafeStatic(self.title_text, classes="once-title", markup=False)
+            yield SafeStatic("This is the only time aptui shows it: copy it now (y) or reveal it (v).\n"
                          "It is gone when this window closes.", markup=False)
             yield RevealableSecret(self._value, label=self.label, reveal_seconds=self.reveal_seconds,
                                    id="once-secret")
-            yield Static("esc / enter closes", classes="status", markup=False)
+            yield SafeStatic("esc / enter closes", classes="status", markup=False)
 
     def on_mount(self) -> None:
         self.query_one(RevealableSecret).focus()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.widgets import Static
 
 from aptui.masking import Secret
+from aptui.tui.widgets.safe import SafeStatic
 
 
-class RevealableSecret(Static, can_focus=True):
+class RevealableSecret(SafeStatic, can_focus=True):
     """Shows ``mask(value)``; ``v`` reveals for ``reveal_seconds`` then re-masks; ``y`` copies.
 
     The app's screenshot key calls :meth:`remask` on every instance before it saves anything.
@@ -54,14 +54,32 @@ class RevealableSecret(Static, can_focus=True):
         elif self.revealed:
             text = f"{self.label}: {self._secret.reveal()}   (revealed; re-masks in {self.reveal_seconds:g}s)"
         else:
-            text = f"{self.label}: {self._secret.masked()}   v reveal · y copy"
+            keys = "y copy" if self._read_only() else "v reveal · y copy"
+            text = f"{self.label}: {self._secret.masked()}   {keys}"
         self.update(text)
 
     def watch_revealed(self, value: bool) -> None:
         self.set_class(value, "-revealed")
         self._render_value()
 
+    def _read_only(self) -> bool:
+        ctx = getattr(self.app, "ctx", None)
+        return bool(ctx is not None and ctx.settings.read_only)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action == "reveal" and self._read_only())  # read-only is for an audience
+
+    def on_key(self, event) -> None:
+        if event.key == "v" and self._read_only():
+            event.stop()
+            self.notify("reveal is off: the console is read-only (meant for an audience)", severity="warning",
+                        markup=False)
+
     def action_reveal(self) -> None:
+        if self._read_only():
+            self.notify("reveal is off: the console is read-only (meant for an audience)", severity="warning",
+                        markup=False)
+            return
         if self._secret is None:
             return
         if self.revealed:

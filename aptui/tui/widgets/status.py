@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 from textual.timer import Timer
-from textual.widgets import Static
+
+from aptui.tui.widgets.safe import SafeStatic
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
-class JobStatus(Static):
+class JobStatus(SafeStatic):
     """``start(label)`` shows a spinner until ``stop(text)``; idle it shows plain text."""
 
     DEFAULT_CSS = """
@@ -23,8 +26,11 @@ class JobStatus(Static):
         self._frame = 0
         self._timer: Timer | None = None
         self.busy = False
+        self._started = 0.0
 
     def start(self, label: str) -> None:
+        if not self.busy:  # a new wait (a running job's progress keeps its start)
+            self._started = time.monotonic()
         self.busy = True
         self._label = label
         self._frame = 0
@@ -35,7 +41,9 @@ class JobStatus(Static):
 
     def _tick(self) -> None:
         self._frame = (self._frame + 1) % len(FRAMES)
-        self.update(f"{FRAMES[self._frame]} {self._label}…  (esc cancels)")
+        waited = time.monotonic() - self._started
+        since = f" {waited:.0f}s" if waited >= 2 else ""  # a long wait visibly moves on
+        self.update(f"{FRAMES[self._frame]} {self._label}…{since}  (esc cancels)")
 
     def stop(self, text: str | None = None) -> None:
         self.busy = False

@@ -20,6 +20,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from aptui.untrusted import has_control, visible
+
 Cell = str | Text
 
 
@@ -215,12 +217,12 @@ class VirtualTable(ScrollView, can_focus=True):
         return max(1, self.size.height - 2)
 
     def _scroll_to_cursor(self) -> None:
-        visible = max(1, self.size.height - 1)
+        room = max(1, self.size.height - 1)
         top = int(self.scroll_offset.y)
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False, immediate=True)
-        elif self.cursor >= top + visible:
-            self.scroll_to(y=self.cursor - visible + 1, animate=False, immediate=True)
+        elif self.cursor >= top + room:
+            self.scroll_to(y=self.cursor - room + 1, animate=False, immediate=True)
 
     def action_cursor(self, delta: int) -> None:
         self.cursor = max(0, min(self.cursor + delta, len(self._view) - 1))
@@ -238,6 +240,8 @@ class VirtualTable(ScrollView, can_focus=True):
         row = self.current_row
         if row is not None:
             self.post_message(self.Selected(self, row))
+        else:  # enter on an empty list: say so rather than nothing
+            self.notify(f"nothing selected: {self.empty_text}", severity="warning", markup=False)
 
     # -- rendering ----------------------------------------------------------------------
     def _layout_widths(self) -> list[int]:
@@ -270,12 +274,14 @@ class VirtualTable(ScrollView, can_focus=True):
             cell = cells[n] if n < len(cells) else ""
             if isinstance(cell, Text):
                 text = cell.copy()
+                if has_control(text.plain):
+                    text = Text(visible(text.plain.replace("\n", " ")), style=text.style)
                 text.truncate(width, overflow="ellipsis", pad=True)
                 for seg in text.render(self.app.console):
                     if seg.text:
                         segs.append(Segment(seg.text, base + seg.style if seg.style else base))
             else:
-                s = str(cell).replace("\n", " ")
+                s = visible(str(cell).replace("\n", " "))
                 if len(s) > width:
                     s = s[: max(0, width - 1)] + "…"
                 segs.append(Segment(s.ljust(width), base))
@@ -290,7 +296,12 @@ class VirtualTable(ScrollView, can_focus=True):
         if y == 0:
             header = base + self.get_component_rich_style("vtable--header")
             strip = Strip(self._line([c.label for c in self.columns], widths, header))
-            return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, header)
+            strip = strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, header)
+            if self._filter.strip():  # "7 of 25" at the header's right end while a filter narrows the rows
+                tag = f" {len(self._view)} of {len(self._rows)} "
+                if width > len(tag) + 10:
+                    strip = Strip.join([strip.crop(0, width - len(tag)), Strip([Segment(tag, header)])])
+            return strip
         index = int(self.scroll_offset.y) + y - 1
         if not self._view:
             if y == 1:
