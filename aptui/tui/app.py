@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 STARTUP_TIMEOUT = 60.0  # opening the store: a locked one fails on its own after a few seconds
 LOADING = "loading…"
+FOOTER_WAIT = 0.5  # seconds the start-up work waits, at most, for the footer to show its keys
 
 
 def _palette_provider():
@@ -125,11 +127,21 @@ class AptuiApp(App[int]):
         self.theme = HIGH_CONTRAST.name if self.high_contrast else (self.settings.theme or "textual-dark")
 
     def on_ready(self) -> None:
-        """The first frame is on the screen: now the work."""
+        """The first frame is on the screen; the footer fills in its keys a frame or two later."""
         timing.mark("frame")
         self.run_worker(self._start(), name="startup", group="startup", exit_on_error=True)
 
+    async def _footer_drawn(self) -> None:
+        """Until the footer's keys are laid out and painted (then nothing competes with them)."""
+        deadline = time.monotonic() + FOOTER_WAIT
+        while not any(key.region for key in self.query_one(Footer).children) and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        painted = asyncio.Event()
+        self.call_after_refresh(painted.set)
+        await painted.wait()
+
     async def _start(self) -> None:
+        await self._footer_drawn()
         try:
             empty = await self.runner.call(self._open_store, timeout=STARTUP_TIMEOUT, label="opening the store")
         except AptuiError as err:
