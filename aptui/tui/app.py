@@ -115,11 +115,13 @@ class AptuiApp(App[int]):
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="≡")
-        with TabbedContent(id="panes"):
+        # kept: App.query_one searches the screen on top, which may be a modal
+        with TabbedContent(id="panes") as self._tabs:
             for tab in TABS:
                 with TabPane(tab.label, id=f"tab-{tab.pane_id}"):
                     yield Static(LOADING, classes="pane-loading hint", markup=False)
-        yield Footer(compact=True, show_command_palette=False)
+        self._footer = Footer(compact=True, show_command_palette=False)
+        yield self._footer
 
     def on_mount(self) -> None:
         for theme in THEMES:
@@ -134,7 +136,7 @@ class AptuiApp(App[int]):
     async def _footer_drawn(self) -> None:
         """Until the footer's keys are laid out and painted (then nothing competes with them)."""
         deadline = time.monotonic() + FOOTER_WAIT
-        while not any(key.region for key in self.query_one(Footer).children) and time.monotonic() < deadline:
+        while not any(key.region for key in self._footer.children) and time.monotonic() < deadline:
             await asyncio.sleep(0.005)
         painted = asyncio.Event()
         self.call_after_refresh(painted.set)
@@ -149,13 +151,21 @@ class AptuiApp(App[int]):
             self.exit(return_code=err.exit_code)
             return
         self._types_ready.set()
+        if self._stopping():
+            return
         self._apply_keymap()
         await self.ensure_pane(self._active_id())
         if empty and self.show_first_run:
             self._show_first_run(self.display_path(self.ctx.store.path), self.ctx.store.kek_kind)
         for tab in TABS:
             await asyncio.sleep(0)  # keys pressed meanwhile come first
+            if self._stopping():
+                return
             await self.ensure_pane(tab.pane_id)
+
+    def _stopping(self) -> bool:
+        """Quit (or a failed start) while starting up: the rest of the start-up is dropped."""
+        return self._exit or not self.is_running
 
     def _open_store(self) -> bool:
         """In a thread: build the Context, open (or create) the store, import the panes.
@@ -258,10 +268,12 @@ class AptuiApp(App[int]):
         await self._types_ready.wait()
         future = self._mounting.get(pane_id)
         if future is None:
+            if self._stopping():
+                raise asyncio.CancelledError  # quitting: nothing more is mounted
             future = self._mounting[pane_id] = asyncio.get_running_loop().create_future()
             try:
                 pane = self._pane_types[pane_id](id=pane_id)
-                tab = self.query_one(f"#tab-{pane_id}", TabPane)
+                tab = self._tabs.get_pane(f"tab-{pane_id}")
                 await tab.mount(pane)
                 await tab.query(".pane-loading").remove()
             except BaseException as exc:
@@ -271,11 +283,11 @@ class AptuiApp(App[int]):
         return await asyncio.shield(future)
 
     def _active_id(self) -> str:
-        active = self.query_one("#panes", TabbedContent).active
+        active = self._tabs.active
         return active.removeprefix("tab-") if active else TABS[0].pane_id
 
     def action_show_pane(self, pane_id: str) -> None:
-        self.query_one("#panes", TabbedContent).active = f"tab-{pane_id}"
+        self._tabs.active = f"tab-{pane_id}"
         pane = self._mounted(pane_id)
         if pane is not None:
             pane.focus_main()

@@ -115,14 +115,36 @@ async def test_a_slow_store_shows_loading_and_keys_still_work(ctx, monkeypatch):
         assert app.query_one("#panes", TabbedContent).active == "tab-audit"
         assert loading_shown(app) == [LOADING]
         assert app.panes() == [] and app.current_pane() is None
-        await pilot.press("question_mark")  # help works while the store opens
+        await pilot.press("question_mark")  # help works while the store opens, and stays on top
         await pilot.pause()
         assert "Help" in type(app.screen).__name__
+        await settle(pilot)
+        assert "Help" in type(app.screen).__name__ and len(app.panes()) == len(TABS)
         await pilot.press("escape")
         await settle(pilot)
         assert next(iter(app._mounting)) == "audit"  # the pane asked for came first
         assert app.current_pane().PANE_ID == "audit" and app.focused is app.query_one("#audit-table")
         assert len(app.panes()) == len(TABS)
+
+
+@pytest.mark.parametrize("when", [0.0, 0.3, 1.3], ids=["at-once", "store-opening", "panes-mounting"])
+async def test_quitting_during_start_up_is_clean(ctx, monkeypatch, when):
+    opened = AptuiApp._open_store
+
+    def slow(self):
+        time.sleep(1.0)
+        return opened(self)
+
+    monkeypatch.setattr(AptuiApp, "_open_store", slow)
+    app = AptuiApp(ctx, show_first_run=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(when)
+        await pilot.press("q")
+        for _ in range(100):
+            if not app.is_running:
+                break
+            await pilot.pause(0.05)
+    assert not app.is_running and app.return_code == 0 and app.errors == [] and app._exception is None
 
 
 async def test_a_damaged_store_found_after_the_first_frame_closes_the_app_with_its_error(aptui_home):
