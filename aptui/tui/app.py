@@ -117,9 +117,10 @@ class AptuiApp(App[int]):
         yield Header(show_clock=False, icon="≡")
         # kept: App.query_one searches the screen on top, which may be a modal
         with TabbedContent(id="panes") as self._tabs:
-            for tab in TABS:
+            for n, tab in enumerate(TABS):
                 with TabPane(tab.label, id=f"tab-{tab.pane_id}"):
-                    yield Static(LOADING, classes="pane-loading hint", markup=False)
+                    if n == 0:  # the others get theirs if shown before their pane is mounted
+                        yield Static(LOADING, classes="pane-loading hint", markup=False)
         self._footer = Footer(compact=True, show_command_palette=False)
         yield self._footer
 
@@ -293,6 +294,12 @@ class AptuiApp(App[int]):
             pane.focus_main()
         else:  # shown before its turn: mount it as soon as it can be (it takes the focus when shown)
             self.run_worker(self.ensure_pane(pane_id), group="startup-pane", exit_on_error=True)
+
+    @on(TabbedContent.TabActivated)
+    def _loading_line(self, event: TabbedContent.TabActivated) -> None:
+        pane = event.pane
+        if pane.id and self._mounted(pane.id.removeprefix("tab-")) is None and not pane.children:
+            pane.mount(Static(LOADING, classes="pane-loading hint", markup=False))
 
     def current_pane(self) -> Pane | None:
         return self._mounted(self._active_id())
