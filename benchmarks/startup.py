@@ -1,8 +1,9 @@
 """Start-up time to the first painted screen, in a real terminal, against a floor and posting.
 
 Every app runs in a fresh tmux pane of 80x24; the clock starts when the pane is created and stops
-when its bottom line (the footer) holds text. Apps, interleaved, one warm-up run each, then
-``--runs`` (default 7) runs each, medians reported, all in one run:
+when its bottom line (the footer) holds text; the next start waits until that process has exited.
+Apps, interleaved (the order rotates every round), one warm-up run each, then ``--runs`` (default
+7) runs each, medians reported, all in one run:
 
 - ``bare``: the floor, a bare Textual app (Header, Static, Footer) on this interpreter;
 - ``aptui welcome``: ``aptui`` on an empty store (the welcome screen);
@@ -101,6 +102,7 @@ def time_once(command: list[str], env: dict[str, str], session: str, trace: Path
     subprocess.run(["tmux", "-L", SOCKET, "new-session", "-d", "-s", session, "-x", "80", "-y", "24", *env_args,
                     shell], check=True, env=env)
     result: dict[str, float] = {}
+    pid = tmux("display-message", "-p", "-t", session, "#{pane_pid}").strip()
     try:
         while "footer" not in result:
             lines = (tmux("capture-pane", "-p", "-t", session).split("\n") + [""] * 24)[:24]
@@ -116,7 +118,16 @@ def time_once(command: list[str], env: dict[str, str], session: str, trace: Path
             result.update({k: v - start for k, v in read_trace(trace).items()})
     finally:
         tmux("kill-session", "-t", session)
+        wait_gone(pid)
     return result
+
+
+def wait_gone(pid: str, timeout: float = 10.0) -> None:
+    """Until the killed app's process has exited: its teardown must not eat into the next start."""
+    deadline = time.monotonic() + timeout
+    while pid.isdigit() and Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # and the terminal has settled
 
 
 def aptui_command() -> list[str]:
@@ -193,8 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run(["tmux", "-L", SOCKET, "new-session", "-d", "-s", "keepalive", "-x", "80", "-y", "24",
                     "sleep 86400"], check=True)  # keeps the private server alive between runs
     try:
+        order = list(enumerate(apps.items()))
         for run in range(args.runs + 1):  # run 0 warms up: byte-compile, page cache
-            for i, (name, (command, env, traced)) in enumerate(apps.items()):
+            for i, (name, (command, env, traced)) in order[run % len(order):] + order[:run % len(order)]:
                 trace = work / f"trace-{i}" if traced else None
                 sample = time_once(command, env, f"bench-{i}", trace)
                 if run:

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Static
 
 from aptui import __version__, timing
 from aptui.errors import AptuiError
@@ -30,8 +31,11 @@ from aptui.tui.jobs import ServiceRunner, describe
 from aptui.tui.messages import ErrorReported, JobFinished
 from aptui.tui.tabs import TABS
 from aptui.tui.theme import HIGH_CONTRAST, THEMES
+from aptui.tui.widgets.pane_bar import PaneBar
 
 if TYPE_CHECKING:
+    from textual.widget import AwaitMount
+
     from aptui.config import Paths, Settings
     from aptui.services.context import Context
     from aptui.tui.panes.base import Pane
@@ -91,6 +95,9 @@ class AptuiApp(App[int]):
         self._pane_types: dict[str, type[Pane]] = {}
         self._mounting: dict[str, asyncio.Future[Pane]] = {}
         self._types_ready = asyncio.Event()  # set once the pane classes are imported
+        self._active = TABS[0].pane_id
+        self._slots: dict[str, Vertical] = {}
+        self._slot_mounts: dict[str, AwaitMount] = {}
         self.sub_title_refresh()
         for tab in TABS:
             self._bindings.bind(tab.number, f"show_pane('{tab.pane_id}')", tab.title, show=False)
@@ -114,15 +121,26 @@ class AptuiApp(App[int]):
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        # references kept: App.query_one searches the screen on top, which may be a modal
         yield Header(show_clock=False, icon="≡")
-        # kept: App.query_one searches the screen on top, which may be a modal
-        with TabbedContent(id="panes") as self._tabs:
-            for n, tab in enumerate(TABS):
-                with TabPane(tab.label, id=f"tab-{tab.pane_id}"):
-                    if n == 0:  # the others get theirs if shown before their pane is mounted
-                        yield Static(LOADING, classes="pane-loading hint", markup=False)
+        self._bar = PaneBar(TABS, self._active, id="pane-bar")
+        yield self._bar
+        with Vertical(id="panes") as self._panes_box:
+            yield self._slot(self._active)  # the other tabs' slots are made when first needed
         self._footer = Footer(compact=True, show_command_palette=False)
         yield self._footer
+
+    def _slot(self, pane_id: str) -> Vertical:
+        """The container a pane is mounted in, made (holding "loading…") the first time it is needed."""
+        slot = self._slots.get(pane_id)
+        if slot is None:
+            slot = Vertical(Static(LOADING, classes="pane-loading hint", markup=False), id=f"tab-{pane_id}",
+                            classes="pane-slot")
+            slot.display = pane_id == self._active
+            self._slots[pane_id] = slot
+            if self._panes_box.is_attached:  # not while composing
+                self._slot_mounts[pane_id] = self._panes_box.mount(slot)
+        return slot
 
     def on_mount(self) -> None:
         for theme in THEMES:
@@ -274,9 +292,12 @@ class AptuiApp(App[int]):
             future = self._mounting[pane_id] = asyncio.get_running_loop().create_future()
             try:
                 pane = self._pane_types[pane_id](id=pane_id)
-                tab = self._tabs.get_pane(f"tab-{pane_id}")
-                await tab.mount(pane)
-                await tab.query(".pane-loading").remove()
+                slot = self._slot(pane_id)
+                pending = self._slot_mounts.pop(pane_id, None)
+                if pending is not None:
+                    await pending
+                await slot.mount(pane)
+                await slot.query(".pane-loading").remove()
             except BaseException as exc:
                 future.set_exception(exc)
                 raise
@@ -284,22 +305,22 @@ class AptuiApp(App[int]):
         return await asyncio.shield(future)
 
     def _active_id(self) -> str:
-        active = self._tabs.active
-        return active.removeprefix("tab-") if active else TABS[0].pane_id
+        return self._active
 
     def action_show_pane(self, pane_id: str) -> None:
-        self._tabs.active = f"tab-{pane_id}"
+        self._active = self._bar.active = pane_id
+        self._slot(pane_id)
+        for other, slot in self._slots.items():
+            slot.display = other == pane_id
         pane = self._mounted(pane_id)
         if pane is not None:
             pane.focus_main()
         else:  # shown before its turn: mount it as soon as it can be (it takes the focus when shown)
             self.run_worker(self.ensure_pane(pane_id), group="startup-pane", exit_on_error=True)
 
-    @on(TabbedContent.TabActivated)
-    def _loading_line(self, event: TabbedContent.TabActivated) -> None:
-        pane = event.pane
-        if pane.id and self._mounted(pane.id.removeprefix("tab-")) is None and not pane.children:
-            pane.mount(Static(LOADING, classes="pane-loading hint", markup=False))
+    @on(PaneBar.Clicked)
+    def _clicked(self, event: PaneBar.Clicked) -> None:
+        self.action_show_pane(event.pane_id)
 
     def current_pane(self) -> Pane | None:
         return self._mounted(self._active_id())

@@ -13,16 +13,19 @@ from pathlib import Path
 
 import pytest
 from textual import events
-from textual.widgets import Footer, Header, TabbedContent
+from textual.widgets import Footer, Header
 
 from aptui.tui.app import LOADING, AptuiApp
 from aptui.tui.tabs import TABS
+from aptui.tui.widgets.pane_bar import PaneBar
 from tests.tui.conftest import settle
 
 
 def loading_shown(app) -> list[str]:
     """The "loading…" lines in the visible tab."""
-    return [str(w.render()) for w in app.query_one("#panes", TabbedContent).active_pane.query(".pane-loading")]
+    shown = [slot for slot in app.query(".pane-slot") if slot.display]
+    assert len(shown) == 1
+    return [str(w.render()) for w in shown[0].query(".pane-loading")]
 
 SCRIPT = """
 import asyncio, sys
@@ -112,7 +115,7 @@ async def test_a_slow_store_shows_loading_and_keys_still_work(ctx, monkeypatch):
         await pilot.pause(0.2)
         await pilot.press("7")  # before the store is open
         await pilot.pause()
-        assert app.query_one("#panes", TabbedContent).active == "tab-audit"
+        assert app.query_one(PaneBar).active == "audit"
         assert loading_shown(app) == [LOADING]
         assert app.panes() == [] and app.current_pane() is None
         await pilot.press("question_mark")  # help works while the store opens, and stays on top
@@ -305,3 +308,23 @@ def test_in_a_terminal_a_bad_config_is_one_line_before_any_screen(aptui_home, te
     t = terminal()
     assert one_line_then_rc(t.wait_for("rc=")) == ("aptui: CONFIG_INVALID", "rc=2")
 
+
+
+async def test_a_click_on_a_pane_name_shows_it(ctx):
+    app = AptuiApp(ctx, show_first_run=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        bar = app.query_one(PaneBar)
+        spans = dict((pane_id, (start, end)) for pane_id, start, end in bar.spans())
+        assert spans["sm"][0] == 0 and spans["audit"][1] <= 80  # every name fits in 80 columns
+        await pilot.click(PaneBar, offset=(spans["audit"][0] + 2, 0))
+        await settle(pilot)
+        assert app.current_pane().PANE_ID == "audit" and bar.active == "audit"
+        await pilot.click(PaneBar, offset=(spans["audit"][0] - 1, 0))  # the name before it: Incident
+        await settle(pilot)
+        assert app.current_pane().PANE_ID == "incident"
+        assert [s.id for s in app.query(".pane-slot") if s.display] == ["tab-incident"]
+        await pilot.resize_terminal(100, 24)
+        await pilot.click(PaneBar, offset=(90, 0))  # past the last name: nothing
+        await settle(pilot)
+        assert app.current_pane().PANE_ID == "incident"
