@@ -66,7 +66,7 @@ class PaneBar(Widget):
         for tab, (pane_id, start, end) in zip(self.tabs, self.spans(), strict=True):
             names.append(f" {tab.label} ", style=bold if pane_id == self.active else plain)
             if pane_id == self.active:
-                highlight = (start, end)
+                highlight = (start + 1, end - 1)  # under the name, not its padding (as Textual's Tabs)
         bar = self.get_component_rich_style("pane-bar--underline")
         return Group(names, Bar(highlight_range=highlight, highlight_style=Style.from_color(bar.color),
                                 background_style=Style.from_color(bar.bgcolor)))
