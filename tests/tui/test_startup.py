@@ -102,7 +102,9 @@ async def test_the_first_frame_is_the_frame_and_a_loading_line(ctx, monkeypatch)
         assert app.focused is app.query_one("#sm-table") and app.current_pane().PANE_ID == "sm"
 
 
-async def test_a_slow_store_shows_loading_and_keys_still_work(ctx, monkeypatch):
+@pytest.fixture
+def slow_store(monkeypatch):
+    """Opening the store takes a second (a passphrase KDF, a slow disk)."""
     opened = AptuiApp._open_store
 
     def slow(self):
@@ -110,6 +112,9 @@ async def test_a_slow_store_shows_loading_and_keys_still_work(ctx, monkeypatch):
         return opened(self)
 
     monkeypatch.setattr(AptuiApp, "_open_store", slow)
+
+
+async def test_a_slow_store_shows_loading_and_keys_still_work(ctx, slow_store):
     app = AptuiApp(ctx, show_first_run=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.2)
@@ -131,14 +136,7 @@ async def test_a_slow_store_shows_loading_and_keys_still_work(ctx, monkeypatch):
 
 
 @pytest.mark.parametrize("when", [0.0, 0.3, 1.3], ids=["at-once", "store-opening", "panes-mounting"])
-async def test_quitting_during_start_up_is_clean(ctx, monkeypatch, when):
-    opened = AptuiApp._open_store
-
-    def slow(self):
-        time.sleep(1.0)
-        return opened(self)
-
-    monkeypatch.setattr(AptuiApp, "_open_store", slow)
+async def test_quitting_during_start_up_is_clean(ctx, slow_store, when):
     app = AptuiApp(ctx, show_first_run=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(when)
