@@ -197,8 +197,10 @@ class AptuiApp(App[int]):
         return empty
 
     @on(JobFinished)
-    def _first_data(self) -> None:
-        timing.mark("data")
+    def _first_data(self, message: JobFinished) -> None:
+        sender = getattr(message, "_sender", None)  # the pane that ran the job
+        if sender is not None and sender is self._mounted(self._active):
+            timing.mark("data")
 
     def _apply_keymap(self) -> None:
         keymap = dict(self.settings.keymap)
