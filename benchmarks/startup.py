@@ -177,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--posting", help="posting's executable (default: $APTUI_BENCH_POSTING)")
+    parser.add_argument("--also", action="append", default=[], metavar="LABEL=COMMAND",
+                        help="another command to time on the populated store (an older aptui, say: "
+                             "'before=sh -c \"cd /tmp/aptui-old && exec python -m aptui\"')")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if not shutil.which("tmux"):
@@ -196,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         "aptui welcome": (aptui_command(), welcome, True),
         "aptui populated": (aptui_command(), populated, True),
     }
+    for extra in args.also:
+        label, _, command = extra.partition("=")
+        apps[label] = (shlex.split(command), populated, False)
     posting, note = find_posting(args.posting)
     if posting:
         apps["posting"] = ([posting], base, False)
@@ -223,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
         if "posting" in medians:
             ratios[f"{scenario} / posting"] = medians[scenario]["footer"] / medians["posting"]["footer"]
     met = all(r <= (FLOOR_TARGET if k.endswith("bare") else POSTING_TARGET) for k, r in ratios.items())
+    for label in args.also:  # for comparison only: no target
+        name = label.partition("=")[0]
+        ratios[f"{name} / bare"] = medians[name]["footer"] / medians["bare"]["footer"]
     result = {"runs": args.runs, "terminal": "tmux 80x24", "python": sys.version.split()[0],
               "load_before": load_before, "load_after": load_after, "median_s": medians, "ratios": ratios,
               "targets": {"bare": FLOOR_TARGET, "posting": POSTING_TARGET}, "targets_met": met,
@@ -238,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:16}" + "".join(f"{med[p] * 1000:9.0f}" if p in med else f"{'-':>9}" for p in PHASES))
     print()
     for label, ratio in ratios.items():
+        if not label.startswith("aptui "):
+            print(f"{label:28} {ratio:5.2f}x")
+            continue
         target = FLOOR_TARGET if label.endswith("bare") else POSTING_TARGET
         print(f"{label:28} {ratio:5.2f}x  (target <= {target}: {'met' if ratio <= target else 'NOT met'})")
     if note:

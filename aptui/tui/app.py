@@ -198,8 +198,7 @@ class AptuiApp(App[int]):
 
     @on(JobFinished)
     def _first_data(self, message: JobFinished) -> None:
-        sender = getattr(message, "_sender", None)  # the pane that ran the job
-        if sender is not None and sender is self._mounted(self._active):
+        if message.pane_id == self._active:
             timing.mark("data")
 
     def _apply_keymap(self) -> None:
