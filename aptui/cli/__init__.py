@@ -14,6 +14,7 @@ from aptui.errors import AptuiError, Exit
 
 # noun -> "module:attribute"; each module owns one noun.
 COMMANDS: dict[str, str] = {
+    "completion": "aptui.cli.completion:completion_cmd",
     "init": "aptui.cli.store:init_cmd",
     "store": "aptui.cli.store:store_group",
     "sm": "aptui.cli.sm:sm_group",

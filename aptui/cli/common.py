@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from aptui import passphrase
 from aptui.errors import AptuiError, Exit, usage
 
 
@@ -23,7 +24,7 @@ class CliState:
         if self._ctx is None:
             from aptui.services.context import Context
 
-            self._ctx = Context(passphrase=prompt_passphrase, read_only=self.read_only)
+            self._ctx = Context(passphrase=passphrase.prompt, read_only=self.read_only)
             self._ctx.on_warning = _print_warning
         return self._ctx
 
@@ -43,14 +44,6 @@ def app_context():
         state = CliState()
         ctx.obj = state
     return state.context()
-
-
-def prompt_passphrase() -> str:
-    if not sys.stdin.isatty():
-        return ""
-    import getpass
-
-    return getpass.getpass("aptui store passphrase: ")
 
 
 def json_option(func: Callable) -> Callable:

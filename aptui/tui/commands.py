@@ -4,21 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from aptui.tui.keys import key_label
+
 if TYPE_CHECKING:
-    from aptui.tui.app import AptuiApp
+    from aptui.tui.panes.base import Pane
 
 
-def key_label(key: str) -> str:
-    names = {"slash": "/", "question_mark": "?", "colon": ":", "escape": "esc", "enter": "enter",
-             "space": "space", "delete": "del"}
-    return ",".join(names.get(k, k) for k in key.split(","))
+class PaletteHost(Protocol):
+    """What the palette needs of the app (the app imports this module, never the reverse)."""
+
+    def current_pane(self) -> Pane | None: ...
+    def panes(self) -> list[Pane]: ...
+    async def run_pane_action(self, pane_id: str, action: str) -> None: ...
+    def action_show_pane(self, pane_id: str) -> None: ...
+    def action_help(self) -> None: ...
+    def action_screenshot(self) -> None: ...
+    def action_toggle_contrast(self) -> None: ...
+    async def action_quit(self) -> None: ...
 
 
-def palette_commands(app: AptuiApp) -> Iterator[tuple[str, Callable[[], object], str]]:
+def palette_commands(app: PaletteHost) -> Iterator[tuple[str, Callable[[], object], str]]:
     """(name, callback, help) for every action allowed right now (read-only hides mutations)."""
     current = app.current_pane()
     panes = sorted(app.panes(), key=lambda p: p is not current)

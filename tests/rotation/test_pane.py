@@ -211,7 +211,7 @@ def test_snapshot(snap_compare, ctx, monkeypatch, size):
     from aptui.tui.app import AptuiApp
 
     async def run(pilot):
-        pilot.app.query_one("#rotation").offline = True  # recorded dates only: no network in a snapshot
+        (await pilot.app.ensure_pane("rotation")).offline = True  # recorded dates only: no network in a snapshot
         await open_pane(pilot)
 
     assert snap_compare(AptuiApp(ctx, show_first_run=False), terminal_size=size, run_before=run)

@@ -174,7 +174,7 @@ class Pane(Vertical):
                 code = "CANCELLED"
                 if status is not None and not quiet:
                     status.stop(f"{label}: cancelled")
-                self.post_message(JobFinished(label, False, code))
+                self.post_message(JobFinished(label, False, code, self.PANE_ID))
                 raise
             except Exception as exc:  # every failure goes to one place, never as a traceback
                 err = describe(exc)
@@ -189,7 +189,7 @@ class Pane(Vertical):
                     status.stop()
                 if on_done is not None:
                     on_done(result)
-            self.post_message(JobFinished(label, ok, code))
+            self.post_message(JobFinished(label, ok, code, self.PANE_ID))
 
         return self.run_worker(job(), name="cancellable" if cancellable else "pinned",
                                group=group or self.PANE_ID, exclusive=exclusive, exit_on_error=False,

@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from aptui.tui.commands import key_label
+from aptui.tui.keys import key_label
 
 if TYPE_CHECKING:
     from textual.app import App
