@@ -65,7 +65,7 @@ async def test_a_revealed_secret_never_reaches_a_saved_screenshot(route, make_ap
         await pilot.press("enter")
         await settle(pilot)
         widget = app.query_one("#ref-value", RevealableSecret)
-        await pilot.press("v")
+        await pilot.press("escape", "v")  # the focus stays in the input after a test: esc leaves it
         await pilot.pause()
         assert widget.revealed and CANARY in app.export_screenshot()  # the secret is on the screen
         await route(pilot, app)

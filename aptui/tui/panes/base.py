@@ -106,7 +106,7 @@ class Pane(Vertical):
     def key_hints(self, *pairs: tuple[str, str]) -> str:
         """``"n new · c continue"`` from (action, word) pairs, with the keys bound now; actions
         disabled in read-only mode are left out, so a status line never names a dead key."""
-        from aptui.tui.commands import key_label
+        from aptui.tui.keys import key_label
 
         keys: dict[str, str] = {}
         for key, b in self.live_bindings():
@@ -121,7 +121,7 @@ class Pane(Vertical):
         """Read-only: a key bound to a change says so in one line instead of doing nothing."""
         if not self.ctx.settings.read_only:
             return
-        from aptui.tui.commands import key_label
+        from aptui.tui.keys import key_label
 
         for key, b in self.live_bindings():
             if key == event.key and self.is_mutating(b.action):
