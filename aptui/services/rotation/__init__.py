@@ -4,10 +4,6 @@ resumable rotation (``assisted``). See docs/rotation.md."""
 from __future__ import annotations
 
 from aptui.services.rotation.assisted import (
-    PLANS,
-    Rotation,
-    RotationStopped,
-    StepResult,
     abort,
     abort_options,
     accepts_secret,
@@ -18,7 +14,6 @@ from aptui.services.rotation.assisted import (
     pending,
     rotate,
     start,
-    state_text,
 )
 from aptui.services.rotation.items import (
     DUE_SOON,
@@ -39,6 +34,7 @@ from aptui.services.rotation.items import (
     relative,
     short_source,
 )
+from aptui.services.rotation.run_state import PLANS, Rotation, RotationStopped, StepResult, state_text
 
 __all__ = ["DUE_SOON", "HIGH", "KINDS", "LOW", "MEDIUM", "OK", "OVERDUE", "PLANS", "STATES", "UNKNOWN", "Item",
            "Rotation", "RotationReport", "RotationStopped", "StepResult", "abort", "abort_options", "accepts_secret",

@@ -19,109 +19,62 @@ after the new one passed the test, and the old one is retired only after the pla
 one, so a failure at ANY step leaves the old credential stored and working. The error names the
 step and the provider state; ``rotate`` again resumes at that step, ``abort`` undoes what can be
 undone (deletes the unused new key / destroys the unused new secret ID).
+
+Layout: this module is the engine (start, advance, rotate, abort, history, and the steps every
+kind shares: test, store, publish); ``run_state`` holds the run and how a step is marked or
+stopped; ``steps_aws``, ``steps_vault`` and ``steps_platform`` (API key, MCP token) hold each
+kind's own steps.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import inspect
 import json
 import sys
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
+from collections.abc import Callable
 from typing import Any
 
-from aptui.clock import iso, parse_iso, utc_now_iso
-from aptui.errors import AptuiError, Exit, usage
+from aptui.clock import utc_now_iso
+from aptui.errors import AptuiError, usage
 from aptui.masking import Secret, mask
 from aptui.services.context import Context
 from aptui.services.rotation.items import API_KEY, AWS_SECRET, MCP_TOKEN, Item, find_item
+from aptui.services.rotation.run_state import (
+    DONE,
+    GIVEN_PLANS,
+    PLANS,
+    PROMPT_FIELD,
+    SKIPPED,
+    STARTED,
+    TEST_ATTEMPTS,
+    TEST_DELAY,
+    Confirm,
+    OnStep,
+    Rotation,
+    RotationStopped,
+    StepResult,
+    _conn,
+    _mark,
+    _staged_config,
+    _stop,
+    state_text,
+)
+from aptui.services.rotation.steps_aws import _abort_aws, _aws_create, _aws_inspect, _aws_retire, _rollback_key
+from aptui.services.rotation.steps_platform import (
+    _abort_api_key,
+    _api_key_create,
+    _api_key_inspect,
+    _api_key_retire,
+    _api_key_store,
+    _api_key_test,
+    _mcp_rotate,
+)
+from aptui.services.rotation.steps_vault import _destroy_accessor, _vault_create, _vault_inspect, _vault_retire
 from aptui.store import connections as store_conn
 from aptui.store import rotation as store_rot
 
-PLANS: dict[str, tuple[str, ...]] = {
-    "aws": ("inspect", "create", "test", "store", "publish", "retire"),
-    "hashicorp": ("inspect", "create", "test", "store", "publish", "retire"),
-    "cyberark-conjur": ("test", "store", "publish"),
-    "onepassword": ("test", "store", "publish"),
-    API_KEY: ("inspect", "create", "test", "store", "retire"),
-    MCP_TOKEN: ("rotate",),
-}
-# Kinds whose provider issues the new credential but which also accept one the operator made.
-GIVEN_PLANS: dict[str, tuple[str, ...]] = {API_KEY: ("test", "store", "retire")}
-# The secret field a prompted rotation replaces.
-PROMPT_FIELD = {"cyberark-conjur": "apiKey", "onepassword": "serviceAccountToken", API_KEY: "apiKey"}
-TEST_ATTEMPTS = {"aws": 4}  # IAM is eventually consistent: a brand-new key may be refused for seconds
-TEST_DELAY = 3.0
-DONE, SKIPPED, STARTED, FAILED = "done", "skipped", "started", "failed"
-STOPPED = "ROTATION_STOPPED"
-
-
-class RotationStopped(AptuiError):
-    """A step failed or was declined: names the step, the provider state and what to do next."""
-
-    def __init__(self, item_id: str, step: str, reason: str, state: str, *, exit_code: int = Exit.FAILED,
-                 hint: str | None = None, cause: AptuiError | None = None) -> None:
-        self.step = step
-        self.state = state
-        self.cause = cause
-        params: dict[str, Any] = {"item": item_id, "step": step, "state": state}
-        if cause is not None:
-            params["cause"] = cause.code
-        super().__init__(STOPPED, f"{item_id}: stopped at step '{step}' ({reason}); {state}", exit_code=exit_code,
-                         hint=hint or f"rerun `aptui rotation rotate {item_id}` to continue from this step, or add "
-                                      "--abort to undo", params=params)
-
-
-@dataclass
-class StepResult:
-    step: str
-    outcome: str
-    detail: str
-    secret: Secret | None = None  # MCP only: the new token, returned once and never stored
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "outcome": self.outcome, "detail": self.detail}
-
-
-@dataclass
-class Rotation:
-    """An assisted rotation in progress (or finished): the item and its persisted run."""
-
-    item: Item
-    run: store_rot.Run
-    results: list[StepResult] = field(default_factory=list)
-
-    @property
-    def plan(self) -> list[str]:
-        return list(self.run.data.get("plan", []))
-
-    @property
-    def next_step(self) -> str | None:
-        return self.run.step if self.run.state == store_rot.ACTIVE else None
-
-    @property
-    def done(self) -> bool:
-        return self.run.state == store_rot.DONE
-
-    @property
-    def facts(self) -> dict[str, Any]:
-        return self.run.data.setdefault("facts", {})
-
-    def status(self, step: str) -> str | None:
-        return (self.run.data.get("steps", {}).get(step) or {}).get("status")
-
-    def to_dict(self) -> dict[str, Any]:
-        data = self.run.to_dict()
-        data["plan"] = self.plan
-        data["results"] = [r.to_dict() for r in self.results]
-        return data
-
-
-# -- starting, finding, describing -------------------------------------------------------------------
 
 def _plan_for(item: Item, *, given: bool = False) -> tuple[str, ...]:
     plan = GIVEN_PLANS.get(item.kind) if given else None
@@ -286,77 +239,6 @@ def _retire_warning(rot: Rotation) -> str:
     return ""
 
 
-def state_text(rot: Rotation) -> str:
-    """Where the provider and the store stand now (for error messages and the console)."""
-    kind, f = rot.item.kind, rot.facts
-    new = f.get("newKey") or f.get("newAccessor") or "the new credential"
-    old = f.get("oldKey") or (f"secret ID (accessor {f['oldAccessor']})" if f.get("oldAccessor")
-                              else "credential")
-    if kind == MCP_TOKEN:
-        return "the token was not rotated" if rot.status("rotate") != STARTED else \
-            "the platform may or may not have rotated the token; rotate again to get one you can see"
-    issued = kind in ("aws", "hashicorp") or "create" in rot.plan
-    what_new = f"new {'secret ID' if kind == 'hashicorp' else 'key'} {new}" if issued else "the new credential"
-    if rot.status("store") != DONE:
-        if issued and rot.status("create") == DONE:
-            return (f"{what_new} was created and is staged (encrypted) but not stored; the old "
-                    f"{'secret ID' if kind == 'hashicorp' else 'key'} is still stored and active")
-        if issued and rot.status("create") == STARTED:
-            return ("the provider may have created a new credential that aptui could not record; the old one is "
-                    "still stored and active")
-        return "nothing was changed: the old credential is still stored and active"
-    if rot.status("publish") not in (DONE, SKIPPED) and "publish" in rot.plan:
-        return "aptui's store holds the tested new credential; the platform and the old credential are unchanged"
-    if "retire" in rot.plan and rot.status("retire") != DONE:
-        return f"the new credential is stored{' and on the platform' if rot.status('publish') == DONE else ''}; " \
-               f"the old {old} is still ACTIVE"
-    return "the rotation is complete"
-
-
-# -- running -----------------------------------------------------------------------------------------
-
-def _mark(ctx: Context, rot: Rotation, step: str, status: str, detail: str = "", *,
-          staged: dict[str, str] | None = None, advance: bool = False, clear_staged: bool = False) -> None:
-    """Record a step's status (and advance); if the write fails, the run in memory is left as the
-    store still has it, so a later ``_stop`` cannot persist a step that never was."""
-    before = (copy.deepcopy(rot.run.data), rot.run.step, rot.run.state, rot.run.error)
-    steps = rot.run.data.setdefault("steps", {})
-    steps[step] = {"status": status, "at": utc_now_iso(), "detail": detail}
-    if advance:
-        plan = rot.plan
-        i = plan.index(step)
-        rot.run.step = plan[i + 1] if i + 1 < len(plan) else None
-        if rot.run.step is None:
-            rot.run.state = store_rot.DONE
-            clear_staged = True
-        rot.run.error = None
-    try:
-        store_rot.save_run(ctx.store, rot.run, staged=staged, clear_staged=clear_staged)
-    except BaseException:
-        rot.run.data, rot.run.step, rot.run.state, rot.run.error = before
-        raise
-
-
-def _stop(ctx: Context, rot: Rotation, step: str, err: AptuiError | str) -> RotationStopped:
-    cause = err if isinstance(err, AptuiError) else None
-    reason = f"{err.code}: {err.message}" if isinstance(err, AptuiError) else str(err)
-    steps = rot.run.data.setdefault("steps", {})
-    previous = steps.get(step) or {}
-    # A create/rotate call that got no answer may have happened: keep it "started" (checked on resume).
-    unknown = previous.get("status") == STARTED and step in ("create", "rotate") and cause is not None and \
-        (cause.exit_code == Exit.UNREACHABLE or cause.code == "ROTATION_STRAY_KEY"
-         or getattr(cause, "outcome_unknown", False))
-    steps[step] = {"status": STARTED if unknown else FAILED, "at": previous.get("at") or utc_now_iso(),
-                   "detail": reason}
-    rot.run.error = reason
-    with contextlib.suppress(AptuiError):
-        store_rot.save_run(ctx.store, rot.run)
-    state = state_text(rot)
-    ctx.audit(f"rotation.{step}", rot.item.id, "failed", f"run={rot.run.id}; {cause.code if cause else reason}")
-    return RotationStopped(rot.item.id, step, reason, state,
-                           exit_code=cause.exit_code if cause else Exit.FAILED, cause=cause)
-
-
 async def advance(ctx: Context, rot: Rotation, *, test_delay: float | None = None) -> StepResult:
     """Run the next step. Raises ``RotationStopped`` (persisted) when it fails."""
     ctx.require_writable("rotation rotate")
@@ -376,10 +258,6 @@ async def advance(ctx: Context, rot: Rotation, *, test_delay: float | None = Non
     rot.results.append(result)
     ctx.audit(f"rotation.{step}", rot.item.id, result.outcome, f"run={rot.run.id}; {result.detail}")
     return result
-
-
-Confirm = Callable[[str, str], "bool | Awaitable[bool]"]
-OnStep = Callable[[StepResult], None]
 
 
 async def ask(confirm: Confirm, step: str, text: str) -> bool:
@@ -411,119 +289,6 @@ async def rotate(ctx: Context, item_id: str, *, confirm: Confirm | None = None, 
         if "aptui.services.platform" in sys.modules:
             await sys.modules["aptui.services.platform"].aclose(ctx)
     return rot
-
-
-# -- helpers for steps ---------------------------------------------------------------------------------
-
-def _conn(ctx: Context, rot: Rotation):
-    conn = store_conn.get(ctx.store, rot.item.connection_id or "")
-    if conn is None:
-        raise AptuiError("ENTITY_NOT_FOUND", f"the connection of {rot.item.id} no longer exists")
-    return conn
-
-
-def _staged_config(ctx: Context, rot: Rotation) -> dict[str, str]:
-    staged = store_rot.staged(ctx.store, rot.run)
-    if "config" not in staged:
-        raise AptuiError("ROTATION_STATE_LOST", "the staged new credential is missing from the store",
-                         hint="abort this rotation (--abort) and start again")
-    return json.loads(staged["config"])
-
-
-def _options(ctx: Context, provider_id: str):
-    from aptui.services.connections import provider_options
-
-    return provider_options(ctx, provider_id)
-
-
-async def _close(client: Any) -> None:
-    with contextlib.suppress(Exception):
-        await client.aclose()
-
-
-# -- AWS -----------------------------------------------------------------------------------------------
-
-async def _aws_inspect(ctx: Context, rot: Rotation, _delay) -> StepResult:
-    from aptui.providers.aws_iam import AwsIam
-
-    config = store_conn.auth(ctx.store, _conn(ctx, rot))
-    iam = AwsIam(config, _options(ctx, "aws"))
-    try:
-        ident = await iam.caller_identity()
-        arn = ident.get("Arn", "")
-        if ":user/" not in arn:
-            raise AptuiError("ROTATION_UNSUPPORTED", "assisted rotation needs an IAM user's access key; these "
-                             f"credentials are {arn.split(':')[-1].split('/')[0] or 'not a user'}",
-                             hint="rotate the role's credentials yourself, then `aptui rotation mark`")
-        keys = await iam.list_access_keys()
-    finally:
-        await _close(iam)
-    user = arn.rsplit("/", 1)[-1]
-    old = next((k for k in keys if k.key_id == config.get("accessKeyId")), None)
-    if old is None:
-        raise AptuiError("ROTATION_PRECONDITION", f"iam:ListAccessKeys does not list the stored key for {user}",
-                         hint="the stored key may be deleted already: update the connection with `aptui sm update`")
-    others = [k for k in keys if k.key_id != old.key_id]
-    if others:
-        other = others[0]
-        raise AptuiError("ROTATION_PRECONDITION",
-                         f"IAM user {user} already has 2 access keys (the limit); the other one is "
-                         f"{other.masked} ({other.status})",
-                         hint="delete the key that is not in use (aws iam delete-access-key) and rerun")
-    rot.facts.update({"user": user, "oldKey": old.masked, "oldCreated": iso(old.created) if old.created else None})
-    _mark(ctx, rot, "inspect", DONE, f"IAM user {user}; stored key {old.masked} ({old.status})",
-          staged={"oldKeyId": old.key_id}, advance=True)
-    return StepResult("inspect", DONE, f"IAM user {user}; stored key {old.masked} is {old.status}")
-
-
-async def _aws_create(ctx: Context, rot: Rotation, _delay) -> StepResult:
-    from aptui.providers.aws_iam import AwsIam
-
-    staged = store_rot.staged(ctx.store, rot.run)
-    config = store_conn.auth(ctx.store, _conn(ctx, rot))
-    iam = AwsIam(config, _options(ctx, "aws"))
-    try:
-        if rot.status("create") == STARTED:  # an interrupted attempt: did it create a key we never recorded?
-            keys = await iam.list_access_keys()
-            started = parse_iso(rot.run.data["steps"]["create"]["at"]) - timedelta(minutes=1)
-            stray = [k for k in keys if k.key_id != staged.get("oldKeyId") and k.created and k.created >= started]
-            if stray:
-                raise AptuiError("ROTATION_STRAY_KEY",
-                                 f"an interrupted attempt created access key {stray[0].masked}, whose secret aptui "
-                                 "never received",
-                                 hint=f"`aptui rotation rotate {rot.item.id} --abort` deletes it; then start again")
-        _mark(ctx, rot, "create", STARTED, "CreateAccessKey sent")
-        key_id, secret, _created = await iam.create_access_key()
-    finally:
-        await _close(iam)
-    new_config = dict(config, accessKeyId=key_id, secretAccessKey=secret.reveal())
-    rot.facts["newKey"] = mask(key_id)
-    try:
-        _mark(ctx, rot, "create", DONE, f"new key {mask(key_id)}", advance=True,
-              staged={**staged, "newKeyId": key_id, "config": json.dumps(new_config, sort_keys=True)})
-    except AptuiError as err:
-        rolled = await _rollback_key(config, key_id, ctx)
-        raise RotationStopped(rot.item.id, "create", f"{err.code}: {err.message}",
-                              f"new key {mask(key_id)} created but not stored; "
-                              + ("it was deleted again; " if rolled else "")
-                              + "the old key is still stored and active",
-                              exit_code=err.exit_code, cause=err,
-                              hint=None if rolled else "delete the new key (aws iam delete-access-key) or rerun "
-                                                       "once the store works") from None
-    return StepResult("create", DONE, f"new access key {mask(key_id)} created and staged (encrypted)")
-
-
-async def _rollback_key(config: dict[str, str], key_id: str, ctx: Context) -> bool:
-    from aptui.providers.aws_iam import AwsIam
-
-    iam = AwsIam(config, _options(ctx, "aws"))
-    try:
-        await iam.delete_access_key(key_id)
-        return True
-    except Exception:
-        return False
-    finally:
-        await _close(iam)
 
 
 async def _test_new(ctx: Context, rot: Rotation, delay: float | None) -> StepResult:
@@ -612,341 +377,6 @@ async def _publish(ctx: Context, rot: Rotation, _delay) -> StepResult:
     return StepResult("publish", DONE, f"the platform's connection {conn.name} ({mine.remote_id}) now uses it")
 
 
-async def _aws_retire(ctx: Context, rot: Rotation, _delay) -> StepResult:
-    from aptui.providers.aws_iam import INACTIVE, AwsIam
-
-    staged = store_rot.staged(ctx.store, rot.run)
-    old_id = staged.get("oldKeyId")
-    if not old_id:
-        raise AptuiError("ROTATION_STATE_LOST", "the old key id is missing from the run")
-    config = store_conn.auth(ctx.store, _conn(ctx, rot))  # the new key, stored by now
-    iam = AwsIam(config, _options(ctx, "aws"))
-    try:
-        _mark(ctx, rot, "retire", STARTED, "UpdateAccessKey Inactive sent")
-        await iam.set_key_status(old_id, INACTIVE)
-    finally:
-        await _close(iam)
-    _mark(ctx, rot, "retire", DONE, f"old key {mask(old_id)} deactivated", advance=True)
-    return StepResult("retire", DONE, f"old key {mask(old_id)} deactivated (not deleted: delete it once nothing "
-                                      "uses it)")
-
-
-# -- Vault ---------------------------------------------------------------------------------------------
-
-async def _vault_inspect(ctx: Context, rot: Rotation, _delay) -> StepResult:
-    from aptui.providers.vault_approle import VaultAppRole
-
-    config = store_conn.auth(ctx.store, _conn(ctx, rot))
-    client = VaultAppRole(config, _options(ctx, "hashicorp"))
-    notes = []
-    try:
-        login = await client.login()
-        role = login.role_name or ((await client.lookup_self(login.token)).get("meta") or {}).get("role_name")
-        if not role:
-            raise AptuiError("ROTATION_PRECONDITION", "Vault did not name the AppRole of this login")
-        accessor = None
-        try:
-            info = await client.lookup_secret_id(login.token, role)
-            accessor = info.accessor if info else None
-            if info is None:
-                notes.append("Vault does not know the stored secret ID")
-        except AptuiError as err:
-            if not getattr(err, "denied", False):
-                raise
-            notes.append("secret-id lookup denied: the old secret ID cannot be destroyed by aptui")
-    finally:
-        await _close(client)
-    sharing = _vault_sharing(ctx, rot, config)
-    if sharing:
-        notes.append(f"{len(sharing)} other local connection(s) use the same secret ID ({', '.join(sharing)}): "
-                     "retiring it breaks them until they are updated with the new one")
-    rot.facts.update({"role": role, "oldAccessor": accessor, "sharedWith": sharing})
-    detail = f"role {role}; old accessor {accessor or 'unknown'}" + ("; " + "; ".join(notes) if notes else "")
-    _mark(ctx, rot, "inspect", DONE, detail, staged={"oldAccessor": accessor or ""}, advance=True)
-    return StepResult("inspect", DONE, detail)
-
-
-def _vault_sharing(ctx: Context, rot: Rotation, config: dict[str, str]) -> list[str]:
-    """Names of the other local Vault connections holding the same role id and secret id."""
-    names = []
-    for other in store_conn.list_all(ctx.store):
-        if other.id == rot.item.connection_id or other.provider_id != "hashicorp":
-            continue
-        try:
-            cfg = store_conn.auth(ctx.store, other)
-        except AptuiError:
-            continue
-        if cfg.get("secretId") == config.get("secretId") and cfg.get("roleId") == config.get("roleId"):
-            names.append(other.name)
-    return sorted(names)
-
-
-async def _vault_create(ctx: Context, rot: Rotation, _delay) -> StepResult:
-    from aptui.providers.vault_approle import VaultAppRole
-
-    staged = store_rot.staged(ctx.store, rot.run)
-    config = store_conn.auth(ctx.store, _conn(ctx, rot))
-    role = rot.facts.get("role") or ""
-    client = VaultAppRole(config, _options(ctx, "hashicorp"))
-    try:
-        login = await client.login()
-        if not staged.get("oldAccessor"):
-            # Resumed after a denied lookup (the policy may have been fixed since): learn the old
-            # secret ID's accessor now, while the stored secret ID is still the old one.
-            with contextlib.suppress(AptuiError):
-                info = await client.lookup_secret_id(login.token, role)
-                if info is not None and info.accessor:
-                    staged = {**staged, "oldAccessor": info.accessor}
-                    rot.facts["oldAccessor"] = info.accessor
-                    store_rot.save_run(ctx.store, rot.run, staged=staged)
-        _mark(ctx, rot, "create", STARTED, "secret-id generation sent")
-        secret_id, accessor = await client.generate_secret_id(login.token, role)
-    finally:
-        await _close(client)
-    new_config = dict(config, secretId=secret_id.reveal())
-    rot.facts["newAccessor"] = accessor
-    try:
-        _mark(ctx, rot, "create", DONE, f"new secret ID (accessor {accessor})", advance=True,
-              staged={**staged, "newAccessor": accessor or "", "config": json.dumps(new_config, sort_keys=True)})
-    except AptuiError as err:
-        destroyed = await _destroy_accessor(ctx, config, role, accessor)
-        raise RotationStopped(rot.item.id, "create", f"{err.code}: {err.message}",
-                              f"new secret ID (accessor {accessor}) generated but not stored; "
-                              + ("it was destroyed again; " if destroyed else "")
-                              + "the old secret ID is still stored and valid", exit_code=err.exit_code, cause=err,
-                              hint=None if destroyed else f"destroy accessor {accessor} in Vault or rerun") from None
-    return StepResult("create", DONE, f"new secret ID generated (accessor {accessor}) and staged (encrypted)")
-
-
-async def _destroy_accessor(ctx: Context, config: dict[str, str], role: str, accessor: str | None) -> bool:
-    from aptui.providers.vault_approle import VaultAppRole
-
-    if not accessor:
-        return False
-    client = VaultAppRole(config, _options(ctx, "hashicorp"))
-    try:
-        login = await client.login()
-        await client.destroy_accessor(login.token, role, accessor)
-        return True
-    except Exception:
-        return False
-    finally:
-        await _close(client)
-
-
-async def _vault_retire(ctx: Context, rot: Rotation, _delay) -> StepResult:
-    from aptui.providers.vault_approle import VaultAppRole
-
-    staged = store_rot.staged(ctx.store, rot.run)
-    accessor = staged.get("oldAccessor")
-    if not accessor:
-        _mark(ctx, rot, "retire", SKIPPED, "old accessor unknown", advance=True)
-        return StepResult("retire", SKIPPED, "the old secret ID's accessor is unknown (lookup was denied): "
-                                             "destroy the old secret ID in Vault")
-    config = store_conn.auth(ctx.store, _conn(ctx, rot))  # the new secret ID by now
-    client = VaultAppRole(config, _options(ctx, "hashicorp"))
-    try:
-        login = await client.login()
-        _mark(ctx, rot, "retire", STARTED, "secret-id-accessor/destroy sent")
-        try:
-            await client.destroy_accessor(login.token, rot.facts.get("role") or "", accessor)
-        except AptuiError as err:
-            if getattr(err, "denied", False):
-                _mark(ctx, rot, "retire", SKIPPED, "destroy not permitted", advance=True)
-                return StepResult("retire", SKIPPED, f"not permitted to destroy the old secret ID: destroy accessor "
-                                                     f"{accessor} in Vault (it stays valid until then)")
-            if getattr(err, "status", None) == 404 and rot.status("retire") == STARTED:
-                pass  # destroyed by the interrupted attempt
-            else:
-                raise
-    finally:
-        await _close(client)
-    _mark(ctx, rot, "retire", DONE, f"old secret ID destroyed (accessor {accessor})", advance=True)
-    return StepResult("retire", DONE, f"old secret ID destroyed (accessor {accessor})")
-
-
-# -- prompted credentials, API keys, MCP ------------------------------------------------------------------
-
-def _key_client(ctx: Context, prof, key: str):
-    """A client for ``prof``'s platform with ``key`` as its API key (not the session cache: that holds
-    the old key) and the profile's user session, which the API-key routes need (§13)."""
-    from aptui.services import profiles as profile_service
-
-    return profile_service.client_for(ctx, prof, api_key=Secret(key))
-
-
-def _profile_client(ctx: Context, rot: Rotation):
-    """The rotated profile and a client with the key it holds now (old before ``store``, new after)."""
-    from aptui.services import profiles as profile_service
-    from aptui.store import profiles as store_profiles
-
-    prof = store_profiles.require(ctx.store, rot.item.profile_id or "")
-    return prof, _key_client(ctx, prof, profile_service.resolve_api_key(ctx, prof).reveal())
-
-
-async def _api_key_test(ctx: Context, rot: Rotation, _delay) -> StepResult:
-    from aptui.store import profiles as store_profiles
-
-    prof = store_profiles.require(ctx.store, rot.item.profile_id or "")
-    key = store_rot.staged(ctx.store, rot.run).get("apiKey")
-    if not key:
-        raise AptuiError("ROTATION_STATE_LOST", "the staged new key is missing", hint="abort and start again")
-    client = _key_client(ctx, prof, key)
-    try:
-        await client.get("/v1/projects", {"limit": 1})
-        if "inspect" not in rot.plan:  # a key the operator gave: find the old entry now
-            await _find_old_api_key(ctx, rot, prof, client, key)
-    finally:
-        await client.aclose()
-    _mark(ctx, rot, "test", DONE, "GET /v1/projects accepted the new key", advance=True)
-    return StepResult("test", DONE, "the platform accepted the new key"
-                      + (f"; the old key is {rot.facts['oldKey']}" if rot.facts.get("oldKeyId") else ""))
-
-
-async def _api_key_inspect(ctx: Context, rot: Rotation, _delay) -> StepResult:
-    prof, client = _profile_client(ctx, rot)
-    try:
-        err = await _find_old_api_key(ctx, rot, prof, client, None)
-    finally:
-        await client.aclose()
-    if err is not None and err.code in ("USER_SESSION_REQUIRED", "SESSION_EXPIRED"):
-        raise AptuiError("ROTATION_NEEDS_SESSION", f"nothing was changed: creating and revoking platform API keys "
-                         f"needs a signed-in platform admin ({err.message})",
-                         exit_code=Exit.USAGE,
-                         hint=f"aptui profile login {prof.name}, then resume; or create the key in the platform's "
-                              f"settings and give it with --secret-env VAR")
-    if err is not None and getattr(err, "status", None) in (402, 403, 404):
-        raise AptuiError("ROTATION_UNSUPPORTED", f"the platform does not manage API keys through its API "
-                         f"({err.code}): create the new key in its settings and give it to aptui",
-                         hint=f"aptui rotation rotate {rot.item.id} --abort, then again with --secret-env VAR")
-    if err is not None:
-        raise err
-    lookup = rot.facts.get("oldKeyLookup", "")
-    detail = f"the current key is {rot.facts['oldKey']}" if rot.facts.get("oldKeyId") else \
-        f"the current key was not identified ({lookup}); it will have to be revoked by hand"
-    _mark(ctx, rot, "inspect", DONE, detail, advance=True)
-    return StepResult("inspect", DONE, detail)
-
-
-async def _api_key_create(ctx: Context, rot: Rotation, _delay) -> StepResult:
-    from aptui.activepieces import api_keys as ap_api_keys
-
-    f = rot.facts
-    prof, client = _profile_client(ctx, rot)
-    removed = 0
-    try:
-        if rot.status("create") in (STARTED, FAILED) and f.get("newKeyName"):
-            # An earlier attempt may have made a key whose value was never read (no answer, a bad
-            # answer, or a failed write of the staged value): nobody can use it, so it is revoked.
-            removed = await _revoke_named(client, f["newKeyName"])
-        f["newKeyName"] = f"aptui {prof.name} {utc_now_iso()[:10]} {rot.run.id[:6]}"
-        _mark(ctx, rot, "create", STARTED, f"creating API key '{f['newKeyName']}'")
-        entry, value = await ap_api_keys.create_api_key(client, f["newKeyName"])
-        f["newKeyId"] = str(entry["id"])
-        f["newKey"] = f"API key '{entry.get('displayName')}' ({entry['id']})"
-        try:
-            _mark(ctx, rot, "create", DONE, f["newKey"], staged={"apiKey": value.reveal()}, advance=True)
-        except AptuiError:
-            with contextlib.suppress(AptuiError):  # not staged: revoke it now (resume sweeps it otherwise)
-                await ap_api_keys.delete_api_key(client, f["newKeyId"])
-            raise
-    finally:
-        await client.aclose()
-    detail = f"{f['newKey']} created; the old key stays valid until retire" + (
-        f" ({removed} key(s) left by the interrupted attempt revoked)" if removed else "")
-    return StepResult("create", DONE, detail)
-
-
-async def _revoke_named(client, name: str) -> int:
-    """Revoke every listed key called ``name``; how many were revoked."""
-    from aptui.activepieces import api_keys as ap_api_keys
-
-    lost = await ap_api_keys.stray(client, name)
-    for entry in lost:
-        await ap_api_keys.delete_api_key(client, str(entry.get("id")))
-    return len(lost)
-
-
-async def _find_old_api_key(ctx: Context, rot: Rotation, prof, client, new_key: str | None) -> AptuiError | None:
-    """Remember which ``GET /v1/api-keys`` entry is the key being replaced (for ``retire``); the
-    listing's error, if any, is noted and returned."""
-    from aptui.activepieces import api_keys as ap_api_keys
-    from aptui.services import profiles as profile_service
-
-    f = rot.facts
-    for stale in ("oldKey", "oldKeyId", "oldKeyLookup"):
-        f.pop(stale, None)
-    try:
-        old = profile_service.resolve_api_key(ctx, prof)
-        keys = await ap_api_keys.list_api_keys(client)
-    except AptuiError as err:
-        f["oldKeyLookup"] = f"{err.code}: {err.message}"
-        return err
-    old_matches = ap_api_keys.matching(keys, old)
-    if len(old_matches) == 1 and not (new_key and ap_api_keys.matching(old_matches, Secret(new_key))):
-        entry = old_matches[0]
-        f["oldKeyId"] = str(entry.get("id"))
-        f["oldKey"] = f"API key '{entry.get('displayName')}' ({entry.get('id')})"
-    elif old_matches:
-        f["oldKeyLookup"] = f"{len(old_matches)} listed keys end in the same 4 characters"
-    else:
-        f["oldKeyLookup"] = f"not among the platform's {len(keys)} API key(s)"
-    return None
-
-
-async def _api_key_store(ctx: Context, rot: Rotation, _delay) -> StepResult:
-    from aptui.store import profiles as store_profiles
-
-    key = store_rot.staged(ctx.store, rot.run).get("apiKey") or ""
-    prof = store_profiles.require(ctx.store, rot.item.profile_id or "")
-    with ctx.store.transaction():
-        store_profiles.set_api_key(ctx.store, prof.name, Secret(key), source=f"aptui rotation {rot.run.id}")
-        _mark(ctx, rot, "store", DONE, "profile key replaced", advance=True)
-    return StepResult("store", DONE, f"profile {prof.name} now uses the new key")
-
-
-async def _api_key_retire(ctx: Context, rot: Rotation, _delay) -> StepResult:
-    from aptui.activepieces import api_keys as ap_api_keys
-    from aptui.activepieces.client import ApiError
-    from aptui.services import platform
-
-    f = rot.facts
-    if not f.get("oldKeyId"):
-        why = f.get("oldKeyLookup", "not looked up")
-        _mark(ctx, rot, "retire", SKIPPED, why, advance=True)
-        return StepResult("retire", SKIPPED, f"the old key was not identified ({why}): revoke it yourself in the "
-                                             "platform's API keys settings")
-    _, client = _profile_client(ctx, rot)  # the new key: stored by now
-    try:
-        _mark(ctx, rot, "retire", STARTED, f"revoking {f['oldKey']}")
-        try:
-            await ap_api_keys.delete_api_key(client, f["oldKeyId"])
-            detail = f"{f['oldKey']} revoked"
-        except ApiError as err:
-            if err.status != 404:
-                raise
-            detail = f"{f['oldKey']} was already gone"
-    finally:
-        await client.aclose()
-        await platform.aclose(ctx)  # open sessions still carry the revoked key: the next call opens anew
-    _mark(ctx, rot, "retire", DONE, detail, advance=True)
-    return StepResult("retire", DONE, detail)
-
-
-async def _mcp_rotate(ctx: Context, rot: Rotation, _delay) -> StepResult:
-    from aptui.services import platform
-
-    again = rot.status("rotate") == STARTED
-    _mark(ctx, rot, "rotate", STARTED, "rotation sent")
-    rotated = await platform.rotate_mcp_token(ctx, rot.item.profile_id, project=rot.item.project_id)
-    store_rot.add_record(ctx.store, rot.item.record_key, MCP_TOKEN, store_rot.ROTATED, utc_now_iso(),
-                         note=f"assisted rotation {rot.run.id}")
-    _mark(ctx, rot, "rotate", DONE, f"server {rotated.server.get('id')}", advance=True)
-    detail = f"token of project {rotated.project_id} rotated" + (" (again: the interrupted attempt's token was "
-                                                                   "never shown)" if again else "")
-    return StepResult("rotate", DONE, detail, secret=rotated.token)
-
-
 _HANDLERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("aws", "inspect"): _aws_inspect, ("aws", "create"): _aws_create, ("aws", "test"): _test_new,
     ("aws", "store"): _store_new, ("aws", "publish"): _publish, ("aws", "retire"): _aws_retire,
@@ -959,8 +389,6 @@ _HANDLERS: dict[tuple[str, str], Callable[..., Any]] = {
     (MCP_TOKEN, "rotate"): _mcp_rotate,
 }
 
-
-# -- abort ---------------------------------------------------------------------------------------------
 
 def abort_options(ctx: Context, item_id: str) -> list[tuple[str, str]]:
     """How a stopped rotation can be aborted: ``[(mode, what it does)]`` for ``abort(mode=...)``.
@@ -1026,55 +454,6 @@ async def abort(ctx: Context, item_id: str, *, mode: str | None = None) -> dict[
             "state": left}
 
 
-async def _abort_api_key(ctx: Context, rot: Rotation, undone: list[str], problems: list[str]) -> None:
-    """Revoke the new key the platform issued (never stored, so never used)."""
-    from aptui.activepieces import api_keys as ap_api_keys
-
-    f = rot.facts
-    if rot.status("create") not in (DONE, STARTED, FAILED) or not f.get("newKeyName"):
-        return
-    _, client = _profile_client(ctx, rot)
-    targets = [f["newKeyId"]] if f.get("newKeyId") else []
-    try:
-        try:
-            targets += [str(k.get("id")) for k in await ap_api_keys.stray(client, f["newKeyName"])
-                        if str(k.get("id")) not in targets]
-        except AptuiError as err:
-            problems.append(f"could not list the platform's API keys to find the new one ({err.code})")
-        for key_id in targets:
-            try:
-                await ap_api_keys.delete_api_key(client, key_id)
-                undone.append(f"new API key {key_id} revoked")
-            except AptuiError as err:
-                if getattr(err, "status", None) != 404:
-                    problems.append(f"could not revoke the new API key {key_id} ({err.code})")
-    finally:
-        await client.aclose()
-
-
-async def _abort_aws(ctx: Context, rot: Rotation, config: dict[str, str], staged: dict[str, str],
-                     undone: list[str], problems: list[str]) -> None:
-    from aptui.providers.aws_iam import AwsIam
-
-    targets: list[str] = []
-    if staged.get("newKeyId"):
-        targets.append(staged["newKeyId"])
-    elif rot.status("create") in (STARTED, FAILED):
-        iam = AwsIam(config, _options(ctx, "aws"))
-        try:
-            keys = await iam.list_access_keys()
-        finally:
-            await _close(iam)
-        since = parse_iso(rot.run.data["steps"]["create"]["at"]) - timedelta(minutes=1)
-        targets += [k.key_id for k in keys
-                    if k.key_id != staged.get("oldKeyId") and k.created and k.created >= since]
-    for key_id in targets:
-        if await _rollback_key(config, key_id, ctx):
-            undone.append(f"new key {mask(key_id)} deleted")
-        else:
-            problems.append(f"could not delete the new key {mask(key_id)}")
-
-
 async def _restore_old(ctx: Context, rot: Rotation, staged: dict[str, str], undone: list[str],
                        problems: list[str]) -> None:
     """After store: the kept old credential back in aptui, then the new one deleted (with the old)."""
@@ -1103,4 +482,3 @@ def history(ctx: Context, item_id: str | None = None, *, limit: int = 20) -> lis
     """Recent runs (newest first), for ``rotation show`` and the console."""
     key = find_item(ctx, item_id).record_key if item_id else None
     return [r.to_dict() for r in store_rot.runs(ctx.store, key, limit=limit)]
-
