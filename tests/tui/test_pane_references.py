@@ -154,6 +154,18 @@ async def test_json_file_report_per_json_path(make_app, aws_conn, tmp_path):
         await pilot.press("enter")
         await settle(pilot)
         assert app.errors[-1].code == "FILE_NOT_FOUND"
+        # nested past any limit (no RecursionError), and over the size limit: refused in one line
+        deep = tmp_path / "deep.json"
+        deep.write_text("[" * 100_000 + "]" * 100_000)
+        huge = tmp_path / "huge.json"
+        huge.write_text('{"a": "' + "x" * (6 * 1024 * 1024) + '"}')
+        for path in (deep, huge):
+            await pilot.press("o")
+            await pilot.pause()
+            app.screen.query_one("#f-path", Input).value = str(path)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert app.errors[-1].code == "DOCUMENT_TOO_COMPLEX", app.errors[-1].one_line()
         assert table.total == len(by_path)
 
 

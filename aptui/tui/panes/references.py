@@ -61,8 +61,13 @@ def resolve_file(ctx: Any, path: str, project_ids: list[str] | None):
     """Read a JSON file and start resolving it (a coroutine, run on the service loop)."""
     from aptui.services import references
 
+    from aptui import docparse
+
     file = Path(path).expanduser()
     try:
+        if file.stat().st_size > docparse.MAX_BYTES:
+            raise usage(f"{file.name} is larger than {docparse.MAX_BYTES // (1024 * 1024)} MiB; not read",
+                        code=docparse.CODE)
         text = file.read_text("utf-8")
     except FileNotFoundError:
         raise usage(f"no such file: {path}", code="FILE_NOT_FOUND") from None
@@ -70,7 +75,7 @@ def resolve_file(ctx: Any, path: str, project_ids: list[str] | None):
         raise usage(f"cannot read {path} ({getattr(exc, 'strerror', None) or 'not UTF-8 text'})",
                     code="FILE_UNREADABLE") from None
     try:
-        doc = json.loads(text)
+        doc = docparse.loads_json(text, file.name)
     except json.JSONDecodeError as exc:
         raise usage(f"{file.name}: not valid JSON (line {exc.lineno}, column {exc.colno})") from None
     return references.resolve_document(ctx, doc, project_ids=project_ids)
