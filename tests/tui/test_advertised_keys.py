@@ -200,10 +200,11 @@ async def test_every_key_a_pane_advertises_works(make_app, ctx, request, read_on
             app.action_show_pane(pane_id)
             pane = app.pane(pane_id)
             pane.back()  # filters closed
-            if pane_id == "refs":
-                pane.focus()  # out of the input: the pane's keys
             app.clear_notifications()
             await settle(pilot)
+            if pane_id == "refs":  # out of the input (once showing the pane has focused it): the pane's keys
+                pane.focus()
+                await settle(pilot)
 
         for pane_cls in app.pane_classes:
             await reset(pane_cls.PANE_ID)
@@ -214,3 +215,19 @@ async def test_every_key_a_pane_advertises_works(make_app, ctx, request, read_on
         while len(app.screen_stack) > 1:
             app.pop_screen()
     assert not problems, "\n".join(problems)
+
+
+async def test_the_reference_input_advertises_its_own_keys(make_app):
+    """With the focus in pane 2's input the pane's letter keys belong to the input, so the footer
+    names what works there: enter tests, esc hands the keys back to the pane."""
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        assert app.focused.id == "ref-input"
+        assert {"enter", "escape"} <= footer_keys(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.focused is app.pane("refs")
+        assert "t" in footer_keys(app)  # the pane's keys are back in the footer

@@ -15,7 +15,7 @@ from textual.widgets import Input
 from aptui.errors import usage
 from aptui.tui.panes.base import Pane, mutating
 from aptui.tui.widgets.filter import FilterBox
-from aptui.tui.widgets.inputs import TextInput
+from aptui.tui.widgets.inputs import CommandInput
 from aptui.tui.widgets.safe import SafeStatic
 from aptui.tui.widgets.secret import RevealableSecret
 from aptui.tui.widgets.status import JobStatus
@@ -59,9 +59,8 @@ def verdict_lines(r: Any) -> tuple[str, str, list[str]]:
 
 def resolve_file(ctx: Any, path: str, project_ids: list[str] | None):
     """Read a JSON file and start resolving it (a coroutine, run on the service loop)."""
-    from aptui.services import references
-
     from aptui import docparse
+    from aptui.services import references
 
     file = Path(path).expanduser()
     try:
@@ -131,7 +130,7 @@ class ReferencesPane(Pane, can_focus=True):
     def compose(self):
         yield SafeStatic("Reference (project: any — p sets one)", classes="section-title", id="refs-title",
                      markup=False)
-        yield TextInput(placeholder=PLACEHOLDER, id="ref-input", suggester=self.suggester)
+        yield CommandInput(placeholder=PLACEHOLDER, id="ref-input", suggester=self.suggester)
         yield SafeStatic("", id="ref-verdict", markup=False)
         yield SafeStatic("", id="ref-detail", classes="hint", markup=False)
         yield RevealableSecret(None, label="value", reveal_seconds=self.app.ctx.settings.reveal_seconds,  # type: ignore[attr-defined]
