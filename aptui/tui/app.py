@@ -250,13 +250,7 @@ class AptuiApp(App[int]):
 
     # -- first run ----------------------------------------------------------------------
     def display_path(self, path: Path) -> str:
-        """Paths under APTUI_HOME are shown relative to it (stable in screenshots)."""
-        home = os.environ.get("APTUI_HOME")
-        if home:
-            try:
-                return "$APTUI_HOME/" + str(Path(path).relative_to(Path(home).expanduser()))
-            except ValueError:
-                pass
+        """The real path, the home directory abbreviated as ``~`` (issue 18: never ``$APTUI_HOME/…``)."""
         try:
             return "~/" + str(Path(path).relative_to(Path.home()))
         except ValueError:
