@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.pop("NO_COLOR", None)
     work = Path(tempfile.mkdtemp(prefix="aptui-shots-"))
-    os.environ["APTUI_HOME"] = str(work / "home")
+    os.environ["HOME"] = str(work / "operator")  # the real store path, shown as ~/.local/share/aptui/…
+    os.environ["APTUI_HOME"] = str(work / "operator" / ".local" / "share" / "aptui")
     os.environ.pop("APTUI_CONFIG", None)
 
     from tests.doubles.activepieces import DEFAULT_PROJECT, ActivepiecesDouble

@@ -252,7 +252,9 @@ class Walk:
     def first_run(self) -> None:
         self.screen = Screen(self.env, "aptui")
         s = self.screen.wait("Press enter or esc to continue", "the first-run screen")
-        for text in ("Welcome to aptui", "$APTUI_HOME/aptui.db", "unlocked by keyfile", "press 1, then a",
+        if "$APTUI_HOME" in s:
+            raise Failed("first-run screen: the store path is shown as $APTUI_HOME/… instead of the real path", s)
+        for text in ("Welcome to aptui", "aptui.db", "unlocked by keyfile", "press 1, then a",
                      "--set-env accessKeyId=AWS_ACCESS_KEY_ID", "--key-env AP_API_KEY", "q quit"):
             if text not in s:
                 raise Failed(f"first-run screen: {text!r} missing", s)

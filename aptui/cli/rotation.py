@@ -2,7 +2,8 @@
 
 ``list`` exits 1 when anything is overdue (for cron and monitoring), 4 when every provider lookup was
 unreachable and nothing is overdue, 0 otherwise. ``rotate`` confirms every step (``--yes`` skips
-the questions), resumes a rotation that stopped, and ``--abort`` undoes what can be undone. A new
+the questions), resumes a rotation that stopped, and ``--abort`` undoes what can be undone (after
+the store step, ``--restore-old`` or ``--keep-new`` says how; without a terminal one is required). A new
 credential for Conjur or 1Password comes from ``--secret-env VAR``, stdin or a hidden prompt, never
 from argv. An Activepieces API key is created by the platform (``POST /v1/api-keys``), or, with
 ``--own-key`` / ``--secret-env VAR``, is one the operator created.
@@ -185,10 +186,40 @@ def _osc52(text: str) -> None:
         raise usage("--copy needs a terminal (OSC 52 goes to /dev/tty)") from None
 
 
+_MODE_FLAGS = {"restore": "--restore-old", "keep": "--keep-new"}
+
+
+def _abort_mode(options: list[tuple[str, str]], chosen: str | None, item: str, *, interactive: bool) -> str | None:
+    """The ``abort(mode=...)`` to use: the flag given, the only option, or the operator's choice at a
+    terminal; without a terminal and with more than one option, a usage error naming the flags."""
+    modes = [m for m, _ in options]
+    flags = " or ".join(_MODE_FLAGS.get(m, m) for m in modes)
+    if chosen is not None:
+        if chosen not in modes:
+            only = "nothing to choose (just --abort)" if modes == ["undo"] else f"choose {flags}"
+            raise usage(f"{_MODE_FLAGS[chosen]} is not possible for {item} now: {only}",
+                        code="ROTATION_ABORT_UNAVAILABLE")
+        return chosen
+    if len(modes) == 1:
+        return None if modes[0] == "undo" else modes[0]
+    if not interactive:
+        raise usage(f"aborting {item} needs a choice: {flags}",
+                    hint="; ".join(f"{_MODE_FLAGS.get(m, m)}: {text}" for m, text in options))
+    for n, (_, text) in enumerate(options, 1):
+        line(f"  {n}. {text}")
+    pick = click.prompt("abort how", type=click.IntRange(1, len(options)), default=1)
+    return modes[pick - 1]
+
+
 @rotation_group.command("rotate")
 @click.argument("item")
 @click.option("--abort", "abort_run", is_flag=True, help="Abort the rotation in progress (deletes an unused new "
               "key / destroys an unused new secret ID).")
+@click.option("--restore-old", "abort_mode", flag_value="restore", default=None,
+              help="With --abort after the store step: put the old key / secret ID back in aptui and delete the "
+              "new one.")
+@click.option("--keep-new", "abort_mode", flag_value="keep",
+              help="With --abort after the store step: keep the new key / secret ID in aptui; undo nothing.")
 @click.option("--secret-env", default=None, metavar="VAR",
               help="Conjur, 1Password, API keys: read the NEW credential from this environment variable.")
 @click.option("--own-key", is_flag=True, help="API keys: give a key you created (stdin or hidden prompt) instead "
@@ -198,15 +229,19 @@ def _osc52(text: str) -> None:
 @click.option("--copy", "copy_token", is_flag=True, help="MCP: copy the new token (OSC 52) instead of printing it.")
 @yes_option
 @json_option
-def rotate_cmd(item: str, abort_run: bool, secret_env: str | None, own_key: bool, profile: str | None,
-               no_publish: bool, copy_token: bool, yes: bool, as_json: bool) -> int:
+def rotate_cmd(item: str, abort_run: bool, abort_mode: str | None, secret_env: str | None, own_key: bool,
+               profile: str | None, no_publish: bool, copy_token: bool, yes: bool, as_json: bool) -> int:
     """Rotate ITEM step by step, confirming each step; rerun to resume after a stop."""
     from aptui.services import rotation
 
+    if abort_mode and not abort_run:
+        raise usage(f"{_MODE_FLAGS[abort_mode]} goes with --abort", hint=f"aptui rotation rotate {item} --abort "
+                    f"{_MODE_FLAGS[abort_mode]}")
     ctx = app_context()
     ctx.require_writable("rotation rotate")
     if abort_run:
-        result = run_async(rotation.abort(ctx, item))
+        mode = _abort_mode(rotation.abort_options(ctx, item), abort_mode, item, interactive=not as_json and _tty())
+        result = run_async(rotation.abort(ctx, item, mode=mode))
         emit(as_json, result, lambda: (
             [line(f"undone: {u}") for u in result["undone"]],
             [line(f"problem: {p}") for p in result["problems"]],

@@ -21,7 +21,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from aptui import __version__, timing
 from aptui.errors import AptuiError
@@ -32,6 +32,7 @@ from aptui.tui.jobs import ServiceRunner, describe
 from aptui.tui.messages import ErrorReported, JobFinished
 from aptui.tui.tabs import TABS
 from aptui.tui.theme import HIGH_CONTRAST, THEMES
+from aptui.tui.widgets.footer import FittingFooter
 from aptui.tui.widgets.pane_bar import PaneBar
 from aptui.untrusted import visible
 
@@ -130,7 +131,7 @@ class AptuiApp(App[int]):
         yield self._bar
         with Vertical(id="panes") as self._panes_box:
             yield self._slot(self._active)  # the other tabs' slots are made when first needed
-        self._footer = Footer(compact=True, show_command_palette=False)
+        self._footer = FittingFooter()
         yield self._footer
 
     def _slot(self, pane_id: str) -> Vertical:
@@ -250,13 +251,7 @@ class AptuiApp(App[int]):
 
     # -- first run ----------------------------------------------------------------------
     def display_path(self, path: Path) -> str:
-        """Paths under APTUI_HOME are shown relative to it (stable in screenshots)."""
-        home = os.environ.get("APTUI_HOME")
-        if home:
-            try:
-                return "$APTUI_HOME/" + str(Path(path).relative_to(Path(home).expanduser()))
-            except ValueError:
-                pass
+        """The real path, the home directory abbreviated as ``~`` (issue 18: never ``$APTUI_HOME/…``)."""
         try:
             return "~/" + str(Path(path).relative_to(Path.home()))
         except ValueError:

@@ -156,3 +156,55 @@ def test_read_only_refuses(ctx, cli_inproc, aws_conn):
     res = run_cli("--read-only", "rotation", "rotate", "sm:prod-aws", "--yes")
     assert res.code == 2 and "read-only" in res.err
     assert run_cli("--read-only", "rotation", "mark", "sm:prod-aws").code == 2
+
+
+def _stop_at_publish(ctx, run_cli, aws_conn, activepieces):
+    """An AWS rotation stopped after the store step: the platform refused the new key at publish."""
+    conn = aws_conn("prod-aws")
+    activepieces.fail_connect("prod-aws", "The security token included in the request is invalid.")
+    ctx.close()
+    res = run_cli("rotation", "rotate", "sm:prod-aws", "--yes", "--json")
+    assert res.code == 1 and res.json["error"]["params"]["step"] == "publish", res.out
+    return conn
+
+
+def test_abort_after_publish_refused_needs_a_choice_without_a_terminal(ctx, run_cli, aws_conn, moto_aws,
+                                                                       activepieces, ap_profile):
+    conn = _stop_at_publish(ctx, run_cli, aws_conn, activepieces)
+    res = run_cli("rotation", "rotate", "sm:prod-aws", "--abort")
+    assert res.code == 2 and "--restore-old or --keep-new" in res.err and res.err.count("\n") == 1, res.err
+    as_json = run_cli("rotation", "rotate", "sm:prod-aws", "--abort", "--json")
+    assert as_json.code == 2 and "--restore-old or --keep-new" in as_json.json["error"]["message"]
+    assert len(iam_keys(moto_aws, conn.user)) == 2  # nothing guessed, nothing undone
+    assert run_cli("rotation", "rotate", "sm:prod-aws", "--restore-old").code == 2  # needs --abort
+
+
+def test_abort_restore_old_puts_the_old_key_back(ctx, run_cli, aws_conn, moto_aws, activepieces, ap_profile):
+    conn = _stop_at_publish(ctx, run_cli, aws_conn, activepieces)
+    res = run_cli("rotation", "rotate", "sm:prod-aws", "--abort", "--restore-old", "--json")
+    assert res.code == 0 and res.json["ok"] is True, res.out
+    assert "old credential is back in aptui" in res.json["state"]
+    assert stored_config(ctx, "prod-aws")["accessKeyId"] == conn.key_id
+    assert stored_config(ctx, "prod-aws")["secretAccessKey"] == conn.secret
+    assert iam_keys(moto_aws, conn.user) == {conn.key_id: "Active"}
+    assert conn.secret not in res.out + res.err
+    assert run_cli("rotation", "rotate", "sm:prod-aws", "--abort", "--restore-old").code == 2  # nothing left
+
+
+def test_abort_keep_new_undoes_nothing(ctx, run_cli, aws_conn, moto_aws, activepieces, ap_profile):
+    conn = _stop_at_publish(ctx, run_cli, aws_conn, activepieces)
+    new = stored_config(ctx, "prod-aws")["accessKeyId"]
+    res = run_cli("rotation", "rotate", "sm:prod-aws", "--abort", "--keep-new")
+    assert res.code == 0 and "aborted" in res.out, res.err
+    assert stored_config(ctx, "prod-aws")["accessKeyId"] == new
+    assert iam_keys(moto_aws, conn.user) == {conn.key_id: "Active", new: "Active"}
+
+
+def test_abort_mode_that_does_not_apply_is_refused(ctx, run_cli, aws_conn, moto_aws):
+    conn = aws_conn("prod-aws")
+    moto_aws.client("iam").create_access_key(UserName=conn.user)
+    ctx.close()
+    assert run_cli("rotation", "rotate", "sm:prod-aws", "--yes").code == 1  # stopped at inspect: before store
+    res = run_cli("rotation", "rotate", "sm:prod-aws", "--abort", "--keep-new", "--json")
+    assert res.code == 2 and res.json["error"]["code"] == "ROTATION_ABORT_UNAVAILABLE"
+    assert run_cli("rotation", "rotate", "sm:prod-aws", "--abort").code == 0  # the only way: no choice needed

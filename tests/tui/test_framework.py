@@ -22,6 +22,16 @@ def screen_text(app) -> str:
     return "\n".join(str(w.render()) for w in app.screen.query(Static))
 
 
+async def test_first_run_shows_the_real_path_home_as_tilde(make_app, aptui_home, monkeypatch):
+    """Issue 18 item 16: the store's real path, the home directory abbreviated as ``~``."""
+    monkeypatch.setenv("HOME", str(aptui_home.parent))
+    app = make_app(show_first_run=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "~/aptui-home/aptui.db" in text and "$APTUI_HOME" not in text
+
+
 def footer_keys(app) -> set[str]:
     return {b.binding.description for b in app.screen.active_bindings.values() if b.binding.show}
 
@@ -32,7 +42,7 @@ async def test_first_run_explains_what_aptui_needs_and_q_quits(make_app, aptui_h
         await settle(pilot)
         assert isinstance(app.screen, FirstRunScreen)
         text = screen_text(app)
-        assert "$APTUI_HOME/aptui.db" in text and str(aptui_home) not in text
+        assert "$APTUI_HOME" not in text and str(aptui_home / "aptui.db") in text.replace("\n", "")
         assert "secret-manager connection" in text and "Activepieces profile" in text
         await pilot.press("escape")
         assert not isinstance(app.screen, FirstRunScreen)

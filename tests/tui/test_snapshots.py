@@ -31,8 +31,10 @@ def test_pane(snap_compare, scene, pane, size):
     assert snap_compare(app, terminal_size=SIZES[size], run_before=lambda pilot: drive(pilot, pane))
 
 
-def test_first_run_80x24(snap_compare, ctx, frozen):
+def test_first_run_80x24(snap_compare, ctx, frozen, aptui_home, monkeypatch):
     from aptui.tui.app import AptuiApp
+
+    monkeypatch.setenv("HOME", str(aptui_home.parent))  # the real path, shown as a stable ~/aptui-home/aptui.db
 
     async def settle(pilot):
         from tests.tui.conftest import settle

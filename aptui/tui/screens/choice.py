@@ -8,6 +8,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from aptui.tui.widgets.footer import ModalFooter
 from aptui.tui.widgets.safe import SafeStatic
 from aptui.untrusted import visible
 
@@ -35,6 +36,7 @@ class ChoiceModal(ModalScreen[str | None]):
             yield SafeStatic(self.title_text, classes="choice-title", markup=False)
             yield OptionList(*[Option(visible(label), id=key) for key, label in self.options], id="choice-list")
             yield SafeStatic("↑↓ move · enter choose · esc cancel", classes="status", markup=False)
+        yield ModalFooter()
 
     def on_mount(self) -> None:
         lst = self.query_one(OptionList)

@@ -7,6 +7,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input
 
+from aptui.tui.widgets.footer import ModalFooter
 from aptui.tui.widgets.inputs import TextInput
 from aptui.tui.widgets.safe import SafeStatic
 from aptui.untrusted import visible
@@ -58,6 +59,7 @@ class ConfirmModal(ModalScreen[bool]):
             with Horizontal():
                 yield Button(self.action_label, variant="error", id="confirm-yes")
                 yield Button("Cancel", id="confirm-no")
+        yield ModalFooter()
 
     def on_mount(self) -> None:
         if self.typed_name:

@@ -6,6 +6,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 
+from aptui.tui.widgets.footer import ModalFooter
 from aptui.tui.widgets.safe import SafeStatic
 from aptui.untrusted import visible
 
@@ -31,3 +32,4 @@ class DetailsModal(ModalScreen[None]):
             body = "\n".join(f"{visible(k):<{width}}  {visible(getattr(v, 'plain', v))}" for k, v in self.fields)
             yield SafeStatic(body, markup=False)
             yield SafeStatic("esc goes back", classes="status", markup=False)
+        yield ModalFooter()

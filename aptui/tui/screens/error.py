@@ -6,6 +6,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 
+from aptui.tui.widgets.footer import ModalFooter
 from aptui.tui.widgets.safe import SafeStatic
 
 
@@ -30,3 +31,4 @@ class ErrorModal(ModalScreen[None]):
             if self.hint:
                 yield SafeStatic(f"hint: {self.hint}", markup=False)
             yield SafeStatic("esc closes", classes="status", markup=False)
+        yield ModalFooter()

@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from aptui.tui.widgets.footer import ModalFooter
 from aptui.untrusted import visible
 
 TEXT = """\
@@ -37,7 +38,8 @@ Press [b]enter[/b] or [b]esc[/b] to continue."""
 class FirstRunScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     FirstRunScreen { align: center middle; }
-    FirstRunScreen > VerticalScroll { width: 78; max-width: 100%; height: auto; max-height: 100%;
+    /* margin-top: at 80x24 the header stays visible above the box, the modal's footer below it */
+    FirstRunScreen > VerticalScroll { width: 78; max-width: 100%; height: auto; max-height: 100%; margin-top: 1;
         border: round $primary; background: $surface; padding: 0 1; }
     """
     # A modal screen cuts the app's bindings off: the keys this text names are bound here.
@@ -72,3 +74,4 @@ class FirstRunScreen(ModalScreen[None]):
             # rich markup (not Textual's): keeps the indentation and the spaces around bold words
             text = Text.from_markup(TEXT.format(store=escape(visible(self._store)), kek=escape(self._kek)))
             yield Static(text, id="first-run-text")
+        yield ModalFooter()

@@ -9,6 +9,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
 
+from aptui.tui.widgets.footer import ModalFooter
 from aptui.tui.widgets.inputs import TextInput
 from aptui.tui.widgets.safe import SafeStatic
 from aptui.untrusted import visible
@@ -74,6 +75,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
             yield SafeStatic(self.error, classes="form-error", id="form-error", markup=False)
             yield SafeStatic("tab next field · enter on the last field or ctrl+s saves · esc cancels",
                          classes="status", markup=False)
+        yield ModalFooter()
 
     def on_mount(self) -> None:
         self.app.clear_notifications()  # old toasts would sit over the form's fields

@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from aptui.tui.keys import key_label
+from aptui.tui.widgets.footer import ModalFooter
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -88,3 +89,4 @@ class HelpScreen(ModalScreen[None]):
                 body = "\n".join(f"  {k:<{width}}  {desc}" for k, desc in rows)
                 yield Static(f"\n{heading}\n{body}", markup=False)
             yield Static("\nesc closes this help. : or ctrl+p lists every command.", markup=False)
+        yield ModalFooter()

@@ -7,6 +7,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 
 from aptui.masking import Secret
+from aptui.tui.widgets.footer import ModalFooter
 from aptui.tui.widgets.safe import SafeStatic
 from aptui.tui.widgets.secret import RevealableSecret
 
@@ -35,6 +36,7 @@ class ShowOnceModal(ModalScreen[None]):
             yield RevealableSecret(self._value, label=self.label, reveal_seconds=self.reveal_seconds,
                                    id="once-secret")
             yield SafeStatic("esc / enter closes", classes="status", markup=False)
+        yield ModalFooter()
 
     def on_mount(self) -> None:
         self.query_one(RevealableSecret).focus()
