@@ -35,6 +35,18 @@ Keys: [b]?[/b] help · [b]1-7[/b] panes · [b]:[/b] commands · [b]q[/b] quit
 Press [b]enter[/b] or [b]esc[/b] to continue."""
 
 
+PATH_WIDTH = 70  # the box is 78 wide: a longer path is cut in the middle, never wrapped
+
+
+def fit_path(path: str, width: int = PATH_WIDTH) -> str:
+    """``path`` on one line of the box: its start and its end around "…" (``aptui store info`` has it whole),
+    so a long store path never pushes the box's last line ("Press enter…") out of view."""
+    if len(path) <= width:
+        return path
+    head = width // 3
+    return path[:head] + "…" + path[-(width - head - 1):]
+
+
 class FirstRunScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     FirstRunScreen { align: center middle; }
@@ -72,6 +84,6 @@ class FirstRunScreen(ModalScreen[None]):
     def compose(self):
         with VerticalScroll():
             # rich markup (not Textual's): keeps the indentation and the spaces around bold words
-            text = Text.from_markup(TEXT.format(store=escape(visible(self._store)), kek=escape(self._kek)))
+            text = Text.from_markup(TEXT.format(store=escape(fit_path(visible(self._store))), kek=escape(self._kek)))
             yield Static(text, id="first-run-text")
         yield ModalFooter()
