@@ -30,6 +30,12 @@ async def test_every_pane_footer_fits_80_columns(make_app, ctx, request, seeded)
             if pane_cls.PANE_ID == "refs":
                 app.pane("refs").focus()
                 await settle(pilot)
+            for _ in range(40):  # the footer recomposes for the new pane (slower on a loaded machine)
+                keys = list(app.screen.query(FooterKey))
+                if keys:
+                    break
+                await pilot.pause(0.05)
+            await settle(pilot)
             bottom = screen_text(app).split("\n")[SIZE[1] - 1]
             keys = list(app.screen.query(FooterKey))
             shown = [f"{k.key_display} {k.description}" for k in keys]
