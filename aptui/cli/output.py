@@ -28,7 +28,7 @@ def _default(obj: Any) -> Any:
 
 
 # JSON escapes C0 controls, but with ensure_ascii=False it writes DEL, the C1 controls and the bidi
-# overrides as they are; they can only occur inside JSON strings, where \uXXXX means the same.
+# overrides as they are; they can only occur inside JSON strings, where a \u escape (\u001b, \u202e) means the same.
 _JSON_RAW = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 
