@@ -107,3 +107,34 @@ def aws_conn_any(ctx):
                       config={"accessKeyId": "AKIAEXAMPLE000000000", "secretAccessKey": "x" * 40,
                               "region": "us-east-1"})
     return "sm:prod-aws"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+async def test_platform_lists_use_the_room_at_120_columns(make_app, activepieces, ap_profile, size):
+    """Item 16: at 120x40 pane 4 shows full connection, MCP server, run and flow ids (cut at 80)."""
+    for _ in range(2):
+        activepieces.add_run(status="FAILED")
+    app = make_app()
+    wide = size[0] >= 120
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        conns = app.query_one("#plat-conns-table", VirtualTable)
+        header = conns.render_line(0).text.split()
+        full = str(conns.current_key)
+        assert header.count("id") == (2 if wide else 1) and (full in screen_text(app)) == wide, header
+        assert "external" in header and "updated" in header  # nothing the 80-column view had is lost
+        await pilot.press("m")
+        await settle(pilot)
+        mcp = app.query_one("#plat-mcp-table", VirtualTable)
+        server_id = mcp.current_key.split(":", 1)[1]
+        assert (server_id in screen_text(app)) == wide
+        await pilot.press("f")
+        await settle(pilot)
+        runs = app.query_one("#plat-runs-table", VirtualTable)
+        run = next(r for r in activepieces.runs if r["id"] == runs.current_key)
+        text = screen_text(app)
+        assert (run["id"] in text) == wide and (run["flowId"] in text) == wide
+        for line in text.split("\n"):
+            assert len(line) <= size[0]

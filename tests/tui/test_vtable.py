@@ -105,4 +105,56 @@ async def test_spare_room_shows_capped_columns_in_full_last_column_first():
         app = Capped()
         async with app.run_test(size=(width, 5)) as pilot:
             await pilot.pause()
-            assert app.query_one(VirtualTable)._layout_widths() == expected, width
+            t = app.query_one(VirtualTable)
+            assert t._layout_widths(t.shown_columns()) == expected, width
+
+
+class Wide(App):
+    def compose(self):
+        yield VirtualTable([Column("name", max_width=10), Column("id", 21, wide=100), Column("state")], id="t")
+
+    def on_mount(self):
+        self.query_one(VirtualTable).set_rows([Row(1, ("slack", "conn1234567890abcdefg", "ACTIVE"))])
+
+
+async def test_a_wide_column_is_drawn_only_where_the_table_has_the_room():
+    for width, shown in ((80, [0, 2]), (99, [0, 2]), (100, [0, 1, 2]), (120, [0, 1, 2])):
+        app = Wide()
+        async with app.run_test(size=(width, 5)) as pilot:
+            await pilot.pause()
+            t = app.query_one(VirtualTable)
+            assert t.shown_columns() == shown, width
+            header, first = (t.render_line(y).text for y in (0, 1))
+            assert ("id" in header.split()) == (1 in shown) and ("conn1234567890abcdefg" in first) == (1 in shown)
+            assert len(first) == width and first.split()[-1] == "ACTIVE"
+            t.set_filter("conn1234")  # the filter matches hidden columns too
+            assert t.shown == 1
+
+
+class Keys(App):
+    def compose(self):
+        yield VirtualTable(["name"], id="t")
+
+    def on_mount(self):
+        self.query_one(VirtualTable).set_rows([Row(k, (k,)) for k in "abcdef"])
+
+
+async def test_the_cursor_stays_in_place_when_its_row_goes_away():
+    """Issue 18 item 9: the cursor follows its item; when a refresh drops the item the cursor keeps
+    its place (the row that took it) rather than jumping to the top; a new list starts at the top."""
+    app = Keys()
+    async with app.run_test(size=(40, 10)) as pilot:
+        t = app.query_one(VirtualTable)
+        t.move_to_key("d")
+        await pilot.pause()
+        t.set_rows([Row(k, (k,)) for k in "fedcba"])  # re-sorted: the cursor follows d
+        assert t.current_key == "d" and t.cursor == 2
+        t.set_rows([Row(k, (k,)) for k in "fecba"])  # d went away: the row now in its place
+        assert t.current_key == "c" and t.cursor == 2
+        t.move_to_key("a")
+        t.set_rows([Row(k, (k,)) for k in "fec"])  # past the end: the last row
+        assert t.current_key == "c"
+        t.set_rows([Row(k, (k,)) for k in "xyz"])  # a different list altogether: the top
+        assert t.current_key == "x"
+        t.set_filter("zzz")
+        assert t.current_row is None

@@ -58,7 +58,7 @@ class AuditPane(Pane):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.view = "log"
-        self.findings: dict[int, Any] = {}
+        self.findings: dict[tuple[str, str, int], Any] = {}
 
     def compose(self):
         with ContentSwitcher(initial="audit-log", id="audit-switch"):
@@ -184,14 +184,19 @@ class AuditPane(Pane):
     def _show_findings(self, report: Any) -> None:
         self.findings = {}
         rows = []
-        for n, f in enumerate(sorted(report.findings, key=lambda f: f.sort_key())):
-            self.findings[n] = f
+        for f in sorted(report.findings, key=lambda f: f.sort_key()):
+            # keyed by what the finding is, not its place: after a re-run re-sorts, the cursor stays on it
+            n = 1
+            while (f.id, f.location or "", n) in self.findings:
+                n += 1
+            key = (f.id, f.location or "", n)
+            self.findings[key] = f
             if f.is_open:
                 cell = status_cell(self.app, False if f.severity == "high" else None,
                                    labels=("", f"✗ {f.severity}", f"▲ {f.severity}"))
             else:
                 cell = status_cell(self.app, True, labels=("● ok", "", ""))
-            rows.append(Row(n, (cell, f.id, f.title, f.location or "")))
+            rows.append(Row(key, (cell, f.id, f.title, f.location or "")))
         self.query_one("#hardening-table", VirtualTable).set_rows(rows)
         s = report.summary()
         sev = ", ".join(f"{v} {k}" for k, v in s["by_severity"].items() if v)

@@ -26,6 +26,8 @@ VIEWS = {"conns": "app connections", "mcp": "MCP servers", "runs": "failed runs"
 EMPTY = {"conns": "no app connections in this project", "mcp": "no MCP server", "runs": "no failed runs"}
 VIEW_ACTIONS = {"upsert": "conns", "delete": "conns", "rotate": "mcp", "retry": "runs", "filter": None}
 NEEDS_LOGIN = ("USER_SESSION_REQUIRED", "SESSION_EXPIRED")
+# From 110 columns (120x40 and up) the lists use the room: full ids beside the short ones' place, then the type.
+WIDE, WIDER = 110, 140
 
 
 async def load_connections(ctx: Any, profile: str | None, project: str | None, push) -> tuple[int, str, str]:
@@ -133,18 +135,21 @@ class PlatformPane(Pane):
                                 id="plat-conns-filter")
                 yield VirtualTable(
                     [Column("status", 9), Column("display name", max_width=28), Column("piece", max_width=26),
-                     Column("scope", 8), Column("external id", max_width=30), Column("updated")],
+                     Column("scope", 8), Column("external id", max_width=30), Column("id", 21, wide=WIDE),
+                     Column("type", max_width=16, wide=WIDER), Column("updated")],
                     empty_text=EMPTY["conns"], id="plat-conns-table")
             with Vertical(id="plat-mcp"):
                 yield VirtualTable(
-                    [Column("project", max_width=22), Column("server", 12), Column("status", 9),
+                    [Column("project", max_width=22), Column("server", 12, narrow=WIDE),
+                     Column("server id", 21, wide=WIDE), Column("status", 9),
                      Column("disabled tools", max_width=30), Column("updated")],
                     empty_text=EMPTY["mcp"], id="plat-mcp-table")
             with Vertical(id="plat-runs"):
                 yield FilterBox("plat-runs-table", placeholder="filter runs (flow, step, error)",
                                 id="plat-runs-filter")
                 yield VirtualTable(
-                    [Column("run", 12), Column("flow", 12), Column("status", 14), Column("failed step", max_width=20),
+                    [Column("run", 12, narrow=WIDE), Column("run id", 21, wide=WIDE), Column("flow", 12, narrow=WIDE),
+                     Column("flow id", 21, wide=WIDE), Column("status", 14), Column("failed step", max_width=20),
                      Column("started", 9), Column("error")],
                     empty_text=EMPTY["runs"], id="plat-runs-table")
         yield JobStatus("", id="plat-status")
@@ -382,7 +387,7 @@ class PlatformPane(Pane):
             ok = True if status == "ACTIVE" else (False if status == "ERROR" else None)
             cell = status_cell(self.app, ok, labels=(f"● {status}", f"✗ {status}", f"○ {status}"))
             rows.append(Row(c["id"], (cell, c.get("displayName", ""), c.get("pieceName", ""), c.get("scope", ""),
-                                      c.get("externalId", ""), ago(c.get("updated")))))
+                                      c.get("externalId", ""), c["id"], c.get("type", ""), ago(c.get("updated")))))
         table = self.query_one("#plat-conns-table", VirtualTable)
         table.append_rows(rows)
         self.query_one(JobStatus).set_text(f"{table.total} app connection(s)")
@@ -472,14 +477,14 @@ class PlatformPane(Pane):
             key = f"{s.get('projectId')}:{s.get('id', n)}"
             self.servers[key] = s
             if "error" in s:
-                rows.append(Row(key, (s["projectId"], "—", status_cell(self.app, False, labels=("", "✗ error", "")),
-                                      s["error"].get("code", ""), "")))
+                failed = status_cell(self.app, False, labels=("", "✗ error", ""))
+                rows.append(Row(key, (s["projectId"], "—", "—", failed, s["error"].get("code", ""), "")))
                 continue
             st = s.get("status") or "—"
             cell = status_cell(self.app, True if st == "ENABLED" else (None if st == "—" else False),
                                labels=(f"● {st}", f"○ {st}", f"○ {st}"))
             disabled = ", ".join(s.get("disabledTools") or []) or "none"
-            rows.append(Row(key, (s.get("projectId", ""), short_id(s.get("id"), 10), cell, disabled,
+            rows.append(Row(key, (s.get("projectId", ""), short_id(s.get("id"), 10), s.get("id", ""), cell, disabled,
                                   ago(s.get("updated")))))
         self.query_one("#plat-mcp-table", VirtualTable).set_rows(rows)
         self.query_one(JobStatus).set_text(f"{len(rows)} MCP server(s)")
@@ -529,7 +534,8 @@ class PlatformPane(Pane):
         rows = []
         for r in runs:
             step = r.get("failedStep") or {}
-            rows.append(Row(r["id"], (short_id(r["id"], 11), short_id(r.get("flowId"), 11),
+            flow = r.get("flowId") or ""
+            rows.append(Row(r["id"], (short_id(r["id"], 11), r["id"], short_id(flow, 11), flow,
                                       status_cell(self.app, False, labels=("", f"✗ {r.get('status')}", "")),
                                       step.get("name", ""), ago(r.get("startTime") or r.get("created")),
                                       step.get("errorMessage", "") or "")))

@@ -124,7 +124,7 @@ class ReferencesPane(Pane, can_focus=True):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.project_ids: list[str] | None = None
-        self.results: dict[int, Any] = {}
+        self.results: dict[tuple[str, int], Any] = {}
         self.suggester = ConnectionSuggester()
 
     def compose(self):
@@ -309,8 +309,11 @@ class ReferencesPane(Pane, can_focus=True):
 
         self.results = {}
         rows = []
-        for n, r in enumerate(report.items):
-            self.results[n] = r
+        for r in report.items:
+            key, n = r.location or "$", 1  # by place in the document: a re-resolve keeps the cursor on it
+            while (key, n) in self.results:
+                n += 1
+            self.results[(key, n)] = r
             if r.error is not None:
                 detail = f"{r.error.code}: {r.error.message}"
             elif r.value is not None:
@@ -321,7 +324,7 @@ class ReferencesPane(Pane, can_focus=True):
             mark = status_cell(self.app, ok, labels=(MARKS["resolves"], MARKS["error"],
                                                      MARKS.get(r.verdict, r.verdict)))
             conn = r.connection_name or (r.reference.connection_id if r.reference else "")
-            rows.append(Row(n, (r.location or "$", mark, conn, detail)))
+            rows.append(Row((key, n), (r.location or "$", mark, conn, detail)))
         counts = report.counts()
         summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
         self.query_one("#ref-doc-title", SafeStatic).update(f"{name}: {summary or 'no strings'}")

@@ -30,6 +30,8 @@ class Column:
     label: str
     width: int | None = None  # None: fit the content (capped), the last column takes the rest
     max_width: int = 40
+    wide: int = 0  # shown only when the table is at least this many cells wide (0: always)
+    narrow: int = 0  # shown only when the table is narrower than this (0: always): a short form of a wide one
 
 
 @dataclass(frozen=True)
@@ -121,11 +123,13 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def set_rows(self, rows: Iterable[Row | tuple]) -> None:
         """Replace every row (keeping the filter and, where it still exists, the cursor row)."""
-        keep = self.current_key
+        keep, old = self.current_key, {r.key for r in self._rows}
         self._rows = [r if isinstance(r, Row) else Row(r[0], tuple(r[1:])) for r in rows]
         self._hay = [" ".join(_plain(c) for c in r.cells).lower() for r in self._rows]
         self._measure()
-        self._apply(keep)
+        # a refresh that dropped the cursor's item keeps the place; a new list starts at the top
+        refreshed = any(r.key in old for r in self._rows)
+        self._apply(keep, fallback=self.cursor if refreshed else 0)
 
     def append_rows(self, rows: Iterable[Row | tuple]) -> None:
         """Add rows at the end (a page arriving while the rest still loads)."""
@@ -141,7 +145,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._filter = text
         self._apply(self.current_key)
 
-    def _apply(self, keep: Hashable | None) -> None:
+    def _apply(self, keep: Hashable | None, fallback: int = 0) -> None:
         words = self._filter.lower().split()
         if not words:
             self._view = list(range(len(self._rows)))
@@ -150,7 +154,7 @@ class VirtualTable(ScrollView, can_focus=True):
             self._view = [i for i, h in enumerate(self._hay) if w in h]
         else:
             self._view = [i for i, h in enumerate(self._hay) if all(w in h for w in words)]
-        pos = 0
+        pos = fallback
         if keep is not None:
             for n, i in enumerate(self._view):
                 if self._rows[i].key == keep:
@@ -244,22 +248,28 @@ class VirtualTable(ScrollView, can_focus=True):
             self.notify(f"nothing selected: {self.empty_text}", severity="warning", markup=False)
 
     # -- rendering ----------------------------------------------------------------------
-    def _layout_widths(self) -> list[int]:
+    def shown_columns(self) -> list[int]:
+        """Indexes of the columns drawn at the current width (``wide`` ones need the room)."""
+        width = self.size.width
+        return [n for n, c in enumerate(self.columns) if c.wide <= width and not (c.narrow and width >= c.narrow)]
+
+    def _layout_widths(self, shown: list[int]) -> list[int]:
         """Fit the terminal: spare room first shows capped columns in full (the last one first),
         then goes to the last column; too wide, the widest fitted columns shrink first (never below 6), so
         nothing scrolls sideways."""
-        widths = list(self._widths)
+        widths = [self._widths[n] for n in shown]
         if not widths:
             return widths
+        natural = [self._natural[n] for n in shown]
         room = self.size.width - (sum(widths) + len(widths))
         if room > 0:
             for n in (len(widths) - 1, *range(len(widths) - 1)):
-                grow = min(room, max(0, self._natural[n] - widths[n]))
+                grow = min(room, max(0, natural[n] - widths[n]))
                 widths[n] += grow
                 room -= grow
             widths[-1] += room
             return widths
-        flexible = [n for n, c in enumerate(self.columns) if c.width is None]
+        flexible = [k for k, n in enumerate(shown) if self.columns[n].width is None]
         while room < 0 and flexible:
             n = max(flexible, key=lambda i: widths[i])
             if widths[n] <= 6:
@@ -268,9 +278,9 @@ class VirtualTable(ScrollView, can_focus=True):
             room += 1
         return widths
 
-    def _line(self, cells: Sequence[Cell], widths: list[int], base: Style) -> list[Segment]:
+    def _line(self, cells: Sequence[Cell], shown: list[int], widths: list[int], base: Style) -> list[Segment]:
         segs: list[Segment] = []
-        for n, width in enumerate(widths):
+        for n, width in zip(shown, widths, strict=True):
             cell = cells[n] if n < len(cells) else ""
             if isinstance(cell, Text):
                 text = cell.copy()
@@ -291,11 +301,12 @@ class VirtualTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self.rich_style
-        widths = self._layout_widths()
+        shown = self.shown_columns()
+        widths = self._layout_widths(shown)
         scroll_x = int(self.scroll_offset.x)
         if y == 0:
             header = base + self.get_component_rich_style("vtable--header")
-            strip = Strip(self._line([c.label for c in self.columns], widths, header))
+            strip = Strip(self._line([c.label for c in self.columns], shown, widths, header))
             strip = strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, header)
             if self._filter.strip():  # "7 of 25" at the header's right end while a filter narrows the rows
                 tag = f" {len(self._view)} of {len(self._rows)} "
@@ -312,7 +323,7 @@ class VirtualTable(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         row = self._rows[self._view[index]]
         style = base + self.get_component_rich_style("vtable--cursor") if index == self.cursor else base
-        strip = Strip(self._line(row.cells, widths, style))
+        strip = Strip(self._line(row.cells, shown, widths, style))
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, style)
 
     def on_resize(self) -> None:
