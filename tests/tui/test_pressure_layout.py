@@ -138,3 +138,19 @@ async def test_platform_lists_use_the_room_at_120_columns(make_app, activepieces
         assert (run["id"] in text) == wide and (run["flowId"] in text) == wide
         for line in text.split("\n"):
             assert len(line) <= size[0]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+async def test_managers_show_the_connection_id_where_there_is_room(make_app, ctx, aws_conn_any, size):
+    """Item 11/16: at 120 columns pane 1 shows each connection's id, the part a reference starts with."""
+    from aptui.store import connections as store_conn
+
+    conn_id = store_conn.by_name(ctx.store, "prod-aws").id
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "prod-aws" in text and (conn_id in text) == (size[0] >= 120), text
+        assert all(len(line) <= size[0] for line in text.split("\n"))

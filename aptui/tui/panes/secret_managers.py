@@ -72,8 +72,9 @@ class SecretManagersPane(Pane):
     def compose(self):
         yield FilterBox("sm-table", placeholder="filter connections", id="sm-filter")
         yield VirtualTable(
-            [Column("status", 10), Column("name", max_width=24), Column("provider", max_width=15),
-             Column("scope", 8), Column("projects", max_width=20), Column("last test", 10), Column("cache")],
+            [Column("status", 10), Column("name", max_width=24), Column("id", 21, wide=110),
+             Column("provider", max_width=15),
+             Column("scope", 8), Column("projects", max_width=20), Column("last test", 10), Column("cached")],
             empty_text="no connections yet" + (" (read-only)" if self.ctx.settings.read_only else
                                                " — press a to add one"), id="sm-table")
         yield JobStatus("", id="sm-status")
@@ -104,9 +105,9 @@ class SecretManagersPane(Pane):
         for v in views:
             projects = ",".join(v["projectIds"]) if v["scope"] == "PROJECT" else "all"
             rows.append(Row(v["id"], (
-                status_cell(self.app, v["connection"]["connected"]), v["name"], v["providerId"], v["scope"],
+                status_cell(self.app, v["connection"]["connected"]), v["name"], v["id"], v["providerId"], v["scope"],
                 projects, ago(v["lastTest"]["at"]),
-                f"{v['cache']['entries']} entries · ttl {seconds(v['cache']['valueTtl'])}")))
+                f"{v['cache']['entries']} · ttl {seconds(v['cache']['valueTtl'])}")))  # entries · value TTL
         table = self.query_one(VirtualTable)
         table.set_rows(rows)
         if self._focus_key is not None:
