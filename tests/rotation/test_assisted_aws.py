@@ -212,7 +212,7 @@ async def test_interrupted_create_is_detected_and_abort_deletes_the_stray_key(ct
     conn = aws_conn("prod-aws")
     rot = rotation.start(ctx, "sm:prod-aws")
     await rotation.advance(ctx, rot)  # inspect
-    assisted._mark(ctx, rot, "create", assisted.STARTED, "CreateAccessKey sent")
+    assisted.mark_step(ctx, rot, "create", assisted.STARTED, "CreateAccessKey sent")
     moto_aws.client("iam").create_access_key(UserName=conn.user)  # the call went through, then the process died
     with pytest.raises(rotation.RotationStopped) as exc:
         await rotation.rotate(ctx, "sm:prod-aws", test_delay=0)

@@ -55,11 +55,11 @@ from aptui.services.rotation.run_state import (
     Rotation,
     RotationStopped,
     StepResult,
-    _conn,
-    _mark,
-    _staged_config,
-    _stop,
+    connection_of,
+    mark_step,
+    staged_config,
     state_text,
+    stop_at,
 )
 from aptui.services.rotation.steps_aws import _abort_aws, _aws_create, _aws_inspect, _aws_retire, _rollback_key
 from aptui.services.rotation.steps_platform import (
@@ -252,9 +252,9 @@ async def advance(ctx: Context, rot: Rotation, *, test_delay: float | None = Non
     except RotationStopped:
         raise
     except AptuiError as err:
-        raise _stop(ctx, rot, step, err) from None
+        raise stop_at(ctx, rot, step, err) from None
     except Exception as exc:  # a bug: never its text (it could hold a value)
-        raise _stop(ctx, rot, step, AptuiError("INTERNAL", f"unexpected {type(exc).__name__}")) from None
+        raise stop_at(ctx, rot, step, AptuiError("INTERNAL", f"unexpected {type(exc).__name__}")) from None
     rot.results.append(result)
     ctx.audit(f"rotation.{step}", rot.item.id, result.outcome, f"run={rot.run.id}; {result.detail}")
     return result
@@ -294,8 +294,8 @@ async def rotate(ctx: Context, item_id: str, *, confirm: Confirm | None = None, 
 async def _test_new(ctx: Context, rot: Rotation, delay: float | None) -> StepResult:
     from aptui.services.connections import live_check
 
-    conn = _conn(ctx, rot)
-    new_config = _staged_config(ctx, rot)
+    conn = connection_of(ctx, rot)
+    new_config = staged_config(ctx, rot)
     attempts = TEST_ATTEMPTS.get(conn.provider_id, 1)
     wait = TEST_DELAY if delay is None else delay
     last: AptuiError | None = None
@@ -311,15 +311,15 @@ async def _test_new(ctx: Context, rot: Rotation, delay: float | None) -> StepRes
     if last is not None:
         raise last
     tries = f" (after {n + 1} attempts)" if n else ""
-    _mark(ctx, rot, "test", DONE, f"connection check passed{tries}", advance=True)
+    mark_step(ctx, rot, "test", DONE, f"connection check passed{tries}", advance=True)
     return StepResult("test", DONE, f"the new credential passed the connection check{tries}")
 
 
 async def _store_new(ctx: Context, rot: Rotation, _delay) -> StepResult:
     from aptui.store.cache import cache_for
 
-    conn = _conn(ctx, rot)
-    new_config = _staged_config(ctx, rot)
+    conn = connection_of(ctx, rot)
+    new_config = staged_config(ctx, rot)
     # the replaced credential stays staged (encrypted) until the run ends: an abort after this step
     # can put it back, the one way out that matches a platform which never got the new one
     staged = {**store_rot.staged(ctx.store, rot.run),
@@ -328,7 +328,7 @@ async def _store_new(ctx: Context, rot: Rotation, _delay) -> StepResult:
         _updated, changed = store_conn.update(ctx.store, conn.id, config=new_config, tested_ok=True)
         store_rot.add_record(ctx.store, conn.id, conn.provider_id, store_rot.ROTATED, utc_now_iso(),
                              note=f"assisted rotation {rot.run.id}")
-        _mark(ctx, rot, "store", DONE, "changed: " + (", ".join(changed) or "nothing"), staged=staged,
+        mark_step(ctx, rot, "store", DONE, "changed: " + (", ".join(changed) or "nothing"), staged=staged,
               advance=True)
     cache = cache_for(ctx.store)
     cache.invalidate(conn.id)
@@ -340,12 +340,12 @@ async def _store_new(ctx: Context, rot: Rotation, _delay) -> StepResult:
 
 async def _publish(ctx: Context, rot: Rotation, _delay) -> StepResult:
     if not rot.run.data.get("publish", True):
-        _mark(ctx, rot, "publish", SKIPPED, "not requested", advance=True)
+        mark_step(ctx, rot, "publish", SKIPPED, "not requested", advance=True)
         return StepResult("publish", SKIPPED, "the platform was not updated (not requested)")
     from aptui.services import profiles as profile_service
     from aptui.services import sync
 
-    conn = _conn(ctx, rot)
+    conn = connection_of(ctx, rot)
     profile = rot.facts.get("profile")
     try:
         prof = profile_service.resolve_profile(ctx, profile)
@@ -353,14 +353,14 @@ async def _publish(ctx: Context, rot: Rotation, _delay) -> StepResult:
     except AptuiError as err:
         if err.code not in ("PROFILE_MISSING", "API_KEY_MISSING"):
             raise
-        _mark(ctx, rot, "publish", SKIPPED, f"no Activepieces profile ({err.code})", advance=True)
+        mark_step(ctx, rot, "publish", SKIPPED, f"no Activepieces profile ({err.code})", advance=True)
         return StepResult("publish", SKIPPED, "no Activepieces profile: if the platform uses this credential, "
                                               "update it there before the old one is retired")
-    _mark(ctx, rot, "publish", STARTED, f"profile {prof.name}")
+    mark_step(ctx, rot, "publish", STARTED, f"profile {prof.name}")
     plan = await sync.plan_sync(ctx, prof, resend_credentials=True)
     mine = next((i for i in plan.items if i.local_id == conn.id), None)
     if mine is None or mine.change not in (sync.UPDATE, sync.SAME):
-        _mark(ctx, rot, "publish", SKIPPED, f"no connection named {conn.name} on the platform", advance=True)
+        mark_step(ctx, rot, "publish", SKIPPED, f"no connection named {conn.name} on the platform", advance=True)
         return StepResult("publish", SKIPPED, f"the platform ({prof.name}) has no connection named {conn.name}")
     if mine.differences:
         raise AptuiError("ROTATION_PRECONDITION", f"the platform's connection {conn.name} differs from aptui's "
@@ -373,7 +373,7 @@ async def _publish(ctx: Context, rot: Rotation, _delay) -> StepResult:
         err = mine.error or {}
         raise AptuiError(str(err.get("code") or "PLATFORM_ERROR"), str(err.get("message") or "the update failed"),
                          hint="the platform keeps the old credential when its live test fails")
-    _mark(ctx, rot, "publish", DONE, f"platform connection {mine.remote_id} updated ({prof.name})", advance=True)
+    mark_step(ctx, rot, "publish", DONE, f"platform connection {mine.remote_id} updated ({prof.name})", advance=True)
     return StepResult("publish", DONE, f"the platform's connection {conn.name} ({mine.remote_id}) now uses it")
 
 
@@ -429,7 +429,7 @@ async def abort(ctx: Context, item_id: str, *, mode: str | None = None) -> dict[
                         code="ROTATION_ABORT_UNAVAILABLE")
         await _restore_old(ctx, rot, staged, undone, problems)
     if not stored and rot.item.kind in ("aws", "hashicorp"):
-        conn = _conn(ctx, rot)
+        conn = connection_of(ctx, rot)
         config = store_conn.auth(ctx.store, conn)
         if rot.item.kind == "aws":
             await _abort_aws(ctx, rot, config, staged, undone, problems)
@@ -459,7 +459,7 @@ async def _restore_old(ctx: Context, rot: Rotation, staged: dict[str, str], undo
     """After store: the kept old credential back in aptui, then the new one deleted (with the old)."""
     from aptui.store.cache import cache_for
 
-    conn = _conn(ctx, rot)
+    conn = connection_of(ctx, rot)
     old_config = json.loads(staged["oldConfig"])
     store_conn.update(ctx.store, conn.id, config=old_config, tested_ok=True)
     store_rot.add_record(ctx.store, conn.id, conn.provider_id, store_rot.SET, utc_now_iso(),

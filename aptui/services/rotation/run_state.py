@@ -129,10 +129,10 @@ def state_text(rot: Rotation) -> str:
     return "the rotation is complete"
 
 
-def _mark(ctx: Context, rot: Rotation, step: str, status: str, detail: str = "", *,
+def mark_step(ctx: Context, rot: Rotation, step: str, status: str, detail: str = "", *,
           staged: dict[str, str] | None = None, advance: bool = False, clear_staged: bool = False) -> None:
     """Record a step's status (and advance); if the write fails, the run in memory is left as the
-    store still has it, so a later ``_stop`` cannot persist a step that never was."""
+    store still has it, so a later ``stop_at`` cannot persist a step that never was."""
     before = (copy.deepcopy(rot.run.data), rot.run.step, rot.run.state, rot.run.error)
     steps = rot.run.data.setdefault("steps", {})
     steps[step] = {"status": status, "at": utc_now_iso(), "detail": detail}
@@ -151,7 +151,7 @@ def _mark(ctx: Context, rot: Rotation, step: str, status: str, detail: str = "",
         raise
 
 
-def _stop(ctx: Context, rot: Rotation, step: str, err: AptuiError | str) -> RotationStopped:
+def stop_at(ctx: Context, rot: Rotation, step: str, err: AptuiError | str) -> RotationStopped:
     cause = err if isinstance(err, AptuiError) else None
     reason = f"{err.code}: {err.message}" if isinstance(err, AptuiError) else str(err)
     steps = rot.run.data.setdefault("steps", {})
@@ -175,14 +175,14 @@ Confirm = Callable[[str, str], "bool | Awaitable[bool]"]
 OnStep = Callable[[StepResult], None]
 
 
-def _conn(ctx: Context, rot: Rotation):
+def connection_of(ctx: Context, rot: Rotation):
     conn = store_conn.get(ctx.store, rot.item.connection_id or "")
     if conn is None:
         raise AptuiError("ENTITY_NOT_FOUND", f"the connection of {rot.item.id} no longer exists")
     return conn
 
 
-def _staged_config(ctx: Context, rot: Rotation) -> dict[str, str]:
+def staged_config(ctx: Context, rot: Rotation) -> dict[str, str]:
     staged = store_rot.staged(ctx.store, rot.run)
     if "config" not in staged:
         raise AptuiError("ROTATION_STATE_LOST", "the staged new credential is missing from the store",
@@ -190,12 +190,12 @@ def _staged_config(ctx: Context, rot: Rotation) -> dict[str, str]:
     return json.loads(staged["config"])
 
 
-def _options(ctx: Context, provider_id: str):
+def options_for(ctx: Context, provider_id: str):
     from aptui.services.connections import provider_options
 
     return provider_options(ctx, provider_id)
 
 
-async def _close(client: Any) -> None:
+async def close_client(client: Any) -> None:
     with contextlib.suppress(Exception):
         await client.aclose()

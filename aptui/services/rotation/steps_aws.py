@@ -16,10 +16,10 @@ from aptui.services.rotation.run_state import (
     Rotation,
     RotationStopped,
     StepResult,
-    _close,
-    _conn,
-    _mark,
-    _options,
+    close_client,
+    connection_of,
+    mark_step,
+    options_for,
 )
 from aptui.store import connections as store_conn
 from aptui.store import rotation as store_rot
@@ -28,8 +28,8 @@ from aptui.store import rotation as store_rot
 async def _aws_inspect(ctx: Context, rot: Rotation, _delay) -> StepResult:
     from aptui.providers.aws_iam import AwsIam
 
-    config = store_conn.auth(ctx.store, _conn(ctx, rot))
-    iam = AwsIam(config, _options(ctx, "aws"))
+    config = store_conn.auth(ctx.store, connection_of(ctx, rot))
+    iam = AwsIam(config, options_for(ctx, "aws"))
     try:
         ident = await iam.caller_identity()
         arn = ident.get("Arn", "")
@@ -39,7 +39,7 @@ async def _aws_inspect(ctx: Context, rot: Rotation, _delay) -> StepResult:
                              hint="rotate the role's credentials yourself, then `aptui rotation mark`")
         keys = await iam.list_access_keys()
     finally:
-        await _close(iam)
+        await close_client(iam)
     user = arn.rsplit("/", 1)[-1]
     old = next((k for k in keys if k.key_id == config.get("accessKeyId")), None)
     if old is None:
@@ -53,7 +53,7 @@ async def _aws_inspect(ctx: Context, rot: Rotation, _delay) -> StepResult:
                          f"{other.masked} ({other.status})",
                          hint="delete the key that is not in use (aws iam delete-access-key) and rerun")
     rot.facts.update({"user": user, "oldKey": old.masked, "oldCreated": iso(old.created) if old.created else None})
-    _mark(ctx, rot, "inspect", DONE, f"IAM user {user}; stored key {old.masked} ({old.status})",
+    mark_step(ctx, rot, "inspect", DONE, f"IAM user {user}; stored key {old.masked} ({old.status})",
           staged={"oldKeyId": old.key_id}, advance=True)
     return StepResult("inspect", DONE, f"IAM user {user}; stored key {old.masked} is {old.status}")
 
@@ -62,8 +62,8 @@ async def _aws_create(ctx: Context, rot: Rotation, _delay) -> StepResult:
     from aptui.providers.aws_iam import AwsIam
 
     staged = store_rot.staged(ctx.store, rot.run)
-    config = store_conn.auth(ctx.store, _conn(ctx, rot))
-    iam = AwsIam(config, _options(ctx, "aws"))
+    config = store_conn.auth(ctx.store, connection_of(ctx, rot))
+    iam = AwsIam(config, options_for(ctx, "aws"))
     try:
         if rot.status("create") == STARTED:  # an interrupted attempt: did it create a key we never recorded?
             keys = await iam.list_access_keys()
@@ -74,14 +74,14 @@ async def _aws_create(ctx: Context, rot: Rotation, _delay) -> StepResult:
                                  f"an interrupted attempt created access key {stray[0].masked}, whose secret aptui "
                                  "never received",
                                  hint=f"`aptui rotation rotate {rot.item.id} --abort` deletes it; then start again")
-        _mark(ctx, rot, "create", STARTED, "CreateAccessKey sent")
+        mark_step(ctx, rot, "create", STARTED, "CreateAccessKey sent")
         key_id, secret, _created = await iam.create_access_key()
     finally:
-        await _close(iam)
+        await close_client(iam)
     new_config = dict(config, accessKeyId=key_id, secretAccessKey=secret.reveal())
     rot.facts["newKey"] = mask(key_id)
     try:
-        _mark(ctx, rot, "create", DONE, f"new key {mask(key_id)}", advance=True,
+        mark_step(ctx, rot, "create", DONE, f"new key {mask(key_id)}", advance=True,
               staged={**staged, "newKeyId": key_id, "config": json.dumps(new_config, sort_keys=True)})
     except AptuiError as err:
         rolled = await _rollback_key(config, key_id, ctx)
@@ -98,14 +98,14 @@ async def _aws_create(ctx: Context, rot: Rotation, _delay) -> StepResult:
 async def _rollback_key(config: dict[str, str], key_id: str, ctx: Context) -> bool:
     from aptui.providers.aws_iam import AwsIam
 
-    iam = AwsIam(config, _options(ctx, "aws"))
+    iam = AwsIam(config, options_for(ctx, "aws"))
     try:
         await iam.delete_access_key(key_id)
         return True
     except Exception:
         return False
     finally:
-        await _close(iam)
+        await close_client(iam)
 
 
 async def _aws_retire(ctx: Context, rot: Rotation, _delay) -> StepResult:
@@ -115,14 +115,14 @@ async def _aws_retire(ctx: Context, rot: Rotation, _delay) -> StepResult:
     old_id = staged.get("oldKeyId")
     if not old_id:
         raise AptuiError("ROTATION_STATE_LOST", "the old key id is missing from the run")
-    config = store_conn.auth(ctx.store, _conn(ctx, rot))  # the new key, stored by now
-    iam = AwsIam(config, _options(ctx, "aws"))
+    config = store_conn.auth(ctx.store, connection_of(ctx, rot))  # the new key, stored by now
+    iam = AwsIam(config, options_for(ctx, "aws"))
     try:
-        _mark(ctx, rot, "retire", STARTED, "UpdateAccessKey Inactive sent")
+        mark_step(ctx, rot, "retire", STARTED, "UpdateAccessKey Inactive sent")
         await iam.set_key_status(old_id, INACTIVE)
     finally:
-        await _close(iam)
-    _mark(ctx, rot, "retire", DONE, f"old key {mask(old_id)} deactivated", advance=True)
+        await close_client(iam)
+    mark_step(ctx, rot, "retire", DONE, f"old key {mask(old_id)} deactivated", advance=True)
     return StepResult("retire", DONE, f"old key {mask(old_id)} deactivated (not deleted: delete it once nothing "
                                       "uses it)")
 
@@ -135,11 +135,11 @@ async def _abort_aws(ctx: Context, rot: Rotation, config: dict[str, str], staged
     if staged.get("newKeyId"):
         targets.append(staged["newKeyId"])
     elif rot.status("create") in (STARTED, FAILED):
-        iam = AwsIam(config, _options(ctx, "aws"))
+        iam = AwsIam(config, options_for(ctx, "aws"))
         try:
             keys = await iam.list_access_keys()
         finally:
-            await _close(iam)
+            await close_client(iam)
         since = parse_iso(rot.run.data["steps"]["create"]["at"]) - timedelta(minutes=1)
         targets += [k.key_id for k in keys
                     if k.key_id != staged.get("oldKeyId") and k.created and k.created >= since]

@@ -9,7 +9,7 @@ from aptui.errors import AptuiError, Exit
 from aptui.masking import Secret
 from aptui.services.context import Context
 from aptui.services.rotation.items import MCP_TOKEN
-from aptui.services.rotation.run_state import DONE, FAILED, SKIPPED, STARTED, Rotation, StepResult, _mark
+from aptui.services.rotation.run_state import DONE, FAILED, SKIPPED, STARTED, Rotation, StepResult, mark_step
 from aptui.store import rotation as store_rot
 
 
@@ -44,7 +44,7 @@ async def _api_key_test(ctx: Context, rot: Rotation, _delay) -> StepResult:
             await _find_old_api_key(ctx, rot, prof, client, key)
     finally:
         await client.aclose()
-    _mark(ctx, rot, "test", DONE, "GET /v1/projects accepted the new key", advance=True)
+    mark_step(ctx, rot, "test", DONE, "GET /v1/projects accepted the new key", advance=True)
     return StepResult("test", DONE, "the platform accepted the new key"
                       + (f"; the old key is {rot.facts['oldKey']}" if rot.facts.get("oldKeyId") else ""))
 
@@ -70,7 +70,7 @@ async def _api_key_inspect(ctx: Context, rot: Rotation, _delay) -> StepResult:
     lookup = rot.facts.get("oldKeyLookup", "")
     detail = f"the current key is {rot.facts['oldKey']}" if rot.facts.get("oldKeyId") else \
         f"the current key was not identified ({lookup}); it will have to be revoked by hand"
-    _mark(ctx, rot, "inspect", DONE, detail, advance=True)
+    mark_step(ctx, rot, "inspect", DONE, detail, advance=True)
     return StepResult("inspect", DONE, detail)
 
 
@@ -86,12 +86,12 @@ async def _api_key_create(ctx: Context, rot: Rotation, _delay) -> StepResult:
             # answer, or a failed write of the staged value): nobody can use it, so it is revoked.
             removed = await _revoke_named(client, f["newKeyName"])
         f["newKeyName"] = f"aptui {prof.name} {utc_now_iso()[:10]} {rot.run.id[:6]}"
-        _mark(ctx, rot, "create", STARTED, f"creating API key '{f['newKeyName']}'")
+        mark_step(ctx, rot, "create", STARTED, f"creating API key '{f['newKeyName']}'")
         entry, value = await ap_api_keys.create_api_key(client, f["newKeyName"])
         f["newKeyId"] = str(entry["id"])
         f["newKey"] = f"API key '{entry.get('displayName')}' ({entry['id']})"
         try:
-            _mark(ctx, rot, "create", DONE, f["newKey"], staged={"apiKey": value.reveal()}, advance=True)
+            mark_step(ctx, rot, "create", DONE, f["newKey"], staged={"apiKey": value.reveal()}, advance=True)
         except AptuiError:
             with contextlib.suppress(AptuiError):  # not staged: revoke it now (resume sweeps it otherwise)
                 await ap_api_keys.delete_api_key(client, f["newKeyId"])
@@ -147,7 +147,7 @@ async def _api_key_store(ctx: Context, rot: Rotation, _delay) -> StepResult:
     prof = store_profiles.require(ctx.store, rot.item.profile_id or "")
     with ctx.store.transaction():
         store_profiles.set_api_key(ctx.store, prof.name, Secret(key), source=f"aptui rotation {rot.run.id}")
-        _mark(ctx, rot, "store", DONE, "profile key replaced", advance=True)
+        mark_step(ctx, rot, "store", DONE, "profile key replaced", advance=True)
     return StepResult("store", DONE, f"profile {prof.name} now uses the new key")
 
 
@@ -159,12 +159,12 @@ async def _api_key_retire(ctx: Context, rot: Rotation, _delay) -> StepResult:
     f = rot.facts
     if not f.get("oldKeyId"):
         why = f.get("oldKeyLookup", "not looked up")
-        _mark(ctx, rot, "retire", SKIPPED, why, advance=True)
+        mark_step(ctx, rot, "retire", SKIPPED, why, advance=True)
         return StepResult("retire", SKIPPED, f"the old key was not identified ({why}): revoke it yourself in the "
                                              "platform's API keys settings")
     _, client = _profile_client(ctx, rot)  # the new key: stored by now
     try:
-        _mark(ctx, rot, "retire", STARTED, f"revoking {f['oldKey']}")
+        mark_step(ctx, rot, "retire", STARTED, f"revoking {f['oldKey']}")
         try:
             await ap_api_keys.delete_api_key(client, f["oldKeyId"])
             detail = f"{f['oldKey']} revoked"
@@ -175,7 +175,7 @@ async def _api_key_retire(ctx: Context, rot: Rotation, _delay) -> StepResult:
     finally:
         await client.aclose()
         await platform.aclose(ctx)  # open sessions still carry the revoked key: the next call opens anew
-    _mark(ctx, rot, "retire", DONE, detail, advance=True)
+    mark_step(ctx, rot, "retire", DONE, detail, advance=True)
     return StepResult("retire", DONE, detail)
 
 
@@ -183,11 +183,11 @@ async def _mcp_rotate(ctx: Context, rot: Rotation, _delay) -> StepResult:
     from aptui.services import platform
 
     again = rot.status("rotate") == STARTED
-    _mark(ctx, rot, "rotate", STARTED, "rotation sent")
+    mark_step(ctx, rot, "rotate", STARTED, "rotation sent")
     rotated = await platform.rotate_mcp_token(ctx, rot.item.profile_id, project=rot.item.project_id)
     store_rot.add_record(ctx.store, rot.item.record_key, MCP_TOKEN, store_rot.ROTATED, utc_now_iso(),
                          note=f"assisted rotation {rot.run.id}")
-    _mark(ctx, rot, "rotate", DONE, f"server {rotated.server.get('id')}", advance=True)
+    mark_step(ctx, rot, "rotate", DONE, f"server {rotated.server.get('id')}", advance=True)
     detail = f"token of project {rotated.project_id} rotated" + (" (again: the interrupted attempt's token was "
                                                                    "never shown)" if again else "")
     return StepResult("rotate", DONE, detail, secret=rotated.token)

@@ -14,10 +14,10 @@ from aptui.services.rotation.run_state import (
     Rotation,
     RotationStopped,
     StepResult,
-    _close,
-    _conn,
-    _mark,
-    _options,
+    close_client,
+    connection_of,
+    mark_step,
+    options_for,
 )
 from aptui.store import connections as store_conn
 from aptui.store import rotation as store_rot
@@ -26,8 +26,8 @@ from aptui.store import rotation as store_rot
 async def _vault_inspect(ctx: Context, rot: Rotation, _delay) -> StepResult:
     from aptui.providers.vault_approle import VaultAppRole
 
-    config = store_conn.auth(ctx.store, _conn(ctx, rot))
-    client = VaultAppRole(config, _options(ctx, "hashicorp"))
+    config = store_conn.auth(ctx.store, connection_of(ctx, rot))
+    client = VaultAppRole(config, options_for(ctx, "hashicorp"))
     notes = []
     try:
         login = await client.login()
@@ -45,14 +45,14 @@ async def _vault_inspect(ctx: Context, rot: Rotation, _delay) -> StepResult:
                 raise
             notes.append("secret-id lookup denied: the old secret ID cannot be destroyed by aptui")
     finally:
-        await _close(client)
+        await close_client(client)
     sharing = _vault_sharing(ctx, rot, config)
     if sharing:
         notes.append(f"{len(sharing)} other local connection(s) use the same secret ID ({', '.join(sharing)}): "
                      "retiring it breaks them until they are updated with the new one")
     rot.facts.update({"role": role, "oldAccessor": accessor, "sharedWith": sharing})
     detail = f"role {role}; old accessor {accessor or 'unknown'}" + ("; " + "; ".join(notes) if notes else "")
-    _mark(ctx, rot, "inspect", DONE, detail, staged={"oldAccessor": accessor or ""}, advance=True)
+    mark_step(ctx, rot, "inspect", DONE, detail, staged={"oldAccessor": accessor or ""}, advance=True)
     return StepResult("inspect", DONE, detail)
 
 
@@ -75,9 +75,9 @@ async def _vault_create(ctx: Context, rot: Rotation, _delay) -> StepResult:
     from aptui.providers.vault_approle import VaultAppRole
 
     staged = store_rot.staged(ctx.store, rot.run)
-    config = store_conn.auth(ctx.store, _conn(ctx, rot))
+    config = store_conn.auth(ctx.store, connection_of(ctx, rot))
     role = rot.facts.get("role") or ""
-    client = VaultAppRole(config, _options(ctx, "hashicorp"))
+    client = VaultAppRole(config, options_for(ctx, "hashicorp"))
     try:
         login = await client.login()
         if not staged.get("oldAccessor"):
@@ -89,14 +89,14 @@ async def _vault_create(ctx: Context, rot: Rotation, _delay) -> StepResult:
                     staged = {**staged, "oldAccessor": info.accessor}
                     rot.facts["oldAccessor"] = info.accessor
                     store_rot.save_run(ctx.store, rot.run, staged=staged)
-        _mark(ctx, rot, "create", STARTED, "secret-id generation sent")
+        mark_step(ctx, rot, "create", STARTED, "secret-id generation sent")
         secret_id, accessor = await client.generate_secret_id(login.token, role)
     finally:
-        await _close(client)
+        await close_client(client)
     new_config = dict(config, secretId=secret_id.reveal())
     rot.facts["newAccessor"] = accessor
     try:
-        _mark(ctx, rot, "create", DONE, f"new secret ID (accessor {accessor})", advance=True,
+        mark_step(ctx, rot, "create", DONE, f"new secret ID (accessor {accessor})", advance=True,
               staged={**staged, "newAccessor": accessor or "", "config": json.dumps(new_config, sort_keys=True)})
     except AptuiError as err:
         destroyed = await _destroy_accessor(ctx, config, role, accessor)
@@ -113,7 +113,7 @@ async def _destroy_accessor(ctx: Context, config: dict[str, str], role: str, acc
 
     if not accessor:
         return False
-    client = VaultAppRole(config, _options(ctx, "hashicorp"))
+    client = VaultAppRole(config, options_for(ctx, "hashicorp"))
     try:
         login = await client.login()
         await client.destroy_accessor(login.token, role, accessor)
@@ -121,7 +121,7 @@ async def _destroy_accessor(ctx: Context, config: dict[str, str], role: str, acc
     except Exception:
         return False
     finally:
-        await _close(client)
+        await close_client(client)
 
 
 async def _vault_retire(ctx: Context, rot: Rotation, _delay) -> StepResult:
@@ -130,19 +130,19 @@ async def _vault_retire(ctx: Context, rot: Rotation, _delay) -> StepResult:
     staged = store_rot.staged(ctx.store, rot.run)
     accessor = staged.get("oldAccessor")
     if not accessor:
-        _mark(ctx, rot, "retire", SKIPPED, "old accessor unknown", advance=True)
+        mark_step(ctx, rot, "retire", SKIPPED, "old accessor unknown", advance=True)
         return StepResult("retire", SKIPPED, "the old secret ID's accessor is unknown (lookup was denied): "
                                              "destroy the old secret ID in Vault")
-    config = store_conn.auth(ctx.store, _conn(ctx, rot))  # the new secret ID by now
-    client = VaultAppRole(config, _options(ctx, "hashicorp"))
+    config = store_conn.auth(ctx.store, connection_of(ctx, rot))  # the new secret ID by now
+    client = VaultAppRole(config, options_for(ctx, "hashicorp"))
     try:
         login = await client.login()
-        _mark(ctx, rot, "retire", STARTED, "secret-id-accessor/destroy sent")
+        mark_step(ctx, rot, "retire", STARTED, "secret-id-accessor/destroy sent")
         try:
             await client.destroy_accessor(login.token, rot.facts.get("role") or "", accessor)
         except AptuiError as err:
             if getattr(err, "denied", False):
-                _mark(ctx, rot, "retire", SKIPPED, "destroy not permitted", advance=True)
+                mark_step(ctx, rot, "retire", SKIPPED, "destroy not permitted", advance=True)
                 return StepResult("retire", SKIPPED, f"not permitted to destroy the old secret ID: destroy accessor "
                                                      f"{accessor} in Vault (it stays valid until then)")
             if getattr(err, "status", None) == 404 and rot.status("retire") == STARTED:
@@ -150,6 +150,6 @@ async def _vault_retire(ctx: Context, rot: Rotation, _delay) -> StepResult:
             else:
                 raise
     finally:
-        await _close(client)
-    _mark(ctx, rot, "retire", DONE, f"old secret ID destroyed (accessor {accessor})", advance=True)
+        await close_client(client)
+    mark_step(ctx, rot, "retire", DONE, f"old secret ID destroyed (accessor {accessor})", advance=True)
     return StepResult("retire", DONE, f"old secret ID destroyed (accessor {accessor})")
