@@ -101,7 +101,7 @@ def _since(value: str | datetime | None, now: datetime) -> datetime:
     try:
         return parse_iso(text)
     except ValueError:
-        raise usage(f"--since: not a time or a duration: {value!r}",
+        raise usage(f"since: not a time or a duration: {value!r}",
                     hint="e.g. 6h, 2d, or 2026-11-26T08:00:00Z") from None
 
 
@@ -131,18 +131,18 @@ def start(ctx: Context, credential: str, *, title: str | None = None, since: str
     now = clock.utc_now()
     when = _since(since, now)
     if when > now:
-        raise usage("--since is in the future")
+        raise usage("since: that time is in the future")
     if strategy not in ("FROM_FAILED_STEP", "ON_LATEST_VERSION"):
         raise usage(f"unknown retry strategy {strategy!r}", hint="FROM_FAILED_STEP or ON_LATEST_VERSION")
     if rate <= 0 or rate > 50:
-        raise usage("--rate must be between 0 and 50 retries per second")
+        raise usage("the retry rate must be between 0 and 50 retries per second")
     if max_runs is not None and max_runs < 1:
-        raise usage("--max-runs must be at least 1")
+        raise usage("the most runs to retry must be at least 1")
     roots = []
     for p in scan:
         path = Path(p).expanduser()
         if not path.exists():
-            raise usage(f"--scan: {p} does not exist")
+            raise usage(f"scan: {p} does not exist")
         roots.append(str(path.resolve()))
     if title is not None and ("\n" in title or len(title) > 200):
         raise usage("the title must be one line of at most 200 characters")

@@ -72,9 +72,11 @@ async def test_mark_from_a_form(app, ctx):
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.errors and app.errors[-1].code == "VALIDATION"
-        await pilot.press("m")
-        await pilot.pause()
-        app.screen.query_one("#f-note", Input).value = "rotated in 1Password"
+        form = app.screen  # issue 18 item 14: the same form again, holding what was typed
+        assert isinstance(form, FormScreen) and form.query_one("#f-date", Input).value == "not a date"
+        assert "VALIDATION: not a date" in str(form.query_one("#form-error").render())
+        form.query_one("#f-date", Input).value = ""
+        form.query_one("#f-note", Input).value = "rotated in 1Password"
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert row(app, "sm:op")[6] == "low"

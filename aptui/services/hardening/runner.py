@@ -78,7 +78,7 @@ async def audit_hardening(ctx, opts: HardeningOptions, *, api: api_checks.Platfo
         raise usage("nothing to audit", hint="give --env-file, --compose-file, --url or --profile "
                     "(or run it in the directory holding .env / docker-compose.yml)")
     if opts.stale_days < 1:
-        raise usage("--stale-days must be at least 1")
+        raise usage("stale days must be at least 1")
     report = AuditReport(kind="hardening")
     # -- inputs (exit 2 on bad input, before any network) -------------------------------------
     env = load_env_file(opts.env_file) if opts.env_file else None

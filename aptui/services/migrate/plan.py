@@ -197,7 +197,7 @@ def _connection(ctx: Context, to: str) -> Connection:
 def secret_name(template: str | None, provider_id: str, stem: str) -> str:
     name = template or DEFAULT_SECRET[provider_id]
     if not name:
-        raise usage("--secret is required for 1Password (vault/item)", code="MIGRATE_PLAN_INVALID")
+        raise usage("a secret name (vault/item) is required for 1Password", code="MIGRATE_PLAN_INVALID")
     return name.replace("{stem}", _KEY_SAFE.sub("-", stem))
 
 

@@ -214,6 +214,31 @@ class Pane(Vertical):
         self.run_job("noting the incident", incident.note_elsewhere, self.ctx, step=step, action=action,
                      outcome=outcome, detail=detail, quiet=True, cancellable=False, group="incident-note", **match)
 
+    def open_form(self, title: str, fields: list[Any], then: Callable[[dict[str, str], Callable], None], *,
+                  about: str = "", error: str = "", keep_secrets: bool = True) -> None:
+        """Open a form; ``then(values, failed)`` starts the work and passes ``failed`` as its job's
+        ``on_error``: a failed save (bad date, wrong password, missing file, timeout) reopens the same
+        form holding everything typed, with the error in it, so nothing typed is lost (secret fields
+        too, unless ``keep_secrets`` is False: a refused password is typed again)."""
+        from aptui.tui.screens.form import FormScreen, refilled
+
+        def submitted(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            typed = dict(values)  # kept only until the work ends: a failure reopens the form with it
+
+            def failed(err: Exception) -> bool:
+                e = describe(err)
+                again = refilled(fields, typed, secrets=keep_secrets)
+                typed.clear()
+                self.open_form(title, again, then, about=about, error=f"{e.code}: {e.message}",
+                               keep_secrets=keep_secrets)
+                return False  # and the error's one line, as everywhere
+
+            then(values, failed)
+
+        self.app.push_screen(FormScreen(title, fields, about=about, error=error), submitted)
+
     def confirm(self, title: str, target: str, body: str, then: Callable[[], None], *,
                 action_label: str = "Delete", typed_name: str | None = None) -> None:
         from aptui.tui.screens.confirm import ConfirmModal

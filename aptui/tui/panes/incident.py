@@ -5,6 +5,7 @@ timeline for the post-mortem."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual.binding import Binding
@@ -205,25 +206,23 @@ class IncidentPane(Pane):
     def _new_form(self, item_id: str | None) -> None:
         if not item_id:
             return
-        from aptui.tui.screens.form import FormField, FormScreen
+        from aptui.tui.screens.form import FormField
 
-        form = FormScreen(f"New incident: {item_id}", [
+        self.open_form(f"New incident: {item_id}", [
             FormField("title", "Title (one line)", f"Compromised credential {item_id}", optional=True),
             FormField("since", "Retry runs that failed since (6h, 2d or an ISO time)", "24h", value="24h"),
             FormField("scan", "Files or directories to scan for references (comma-separated)", "~/flows",
                       optional=True),
-        ], about="Nothing is changed yet: the scope step only reads. c walks the next steps.")
-        self.app.push_screen(form, lambda values: self._start(item_id, values))
+        ], lambda values, failed: self._start(item_id, values, failed),
+            about="Nothing is changed yet: the scope step only reads. c walks the next steps.")
 
-    def _start(self, item_id: str, values: dict[str, str] | None) -> None:
-        if values is None:
-            return
+    def _start(self, item_id: str, values: dict[str, str], failed: Callable[[Exception], bool]) -> None:
         from aptui.services import incident
 
         scan = [p.strip() for p in (values.get("scan") or "").split(",") if p.strip()]
         self.run_job("opening the incident", incident.start, self.ctx, item_id, title=values.get("title") or None,
                      since=values.get("since") or "24h", scan=scan, profile=self.app.profile_name,  # type: ignore[attr-defined]
-                     cancellable=False, on_done=self._opened)
+                     cancellable=False, on_done=self._opened, on_error=failed)
 
     def _opened(self, inc: Any) -> None:
         self.selected = inc.id

@@ -5,6 +5,7 @@ the platform's secret managers need that session); the context line says when it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual.binding import Binding
@@ -275,20 +276,17 @@ class PlatformPane(Pane):
 
     @mutating
     def action_new_profile(self) -> None:
-        from aptui.tui.screens.form import FormField, FormScreen
+        from aptui.tui.screens.form import FormField
 
-        form = FormScreen("New Activepieces profile", [
+        self.open_form("New Activepieces profile", [
             FormField("name", "Name", "prod"),
             FormField("url", "Site URL", "https://ap.example.com"),
             FormField("api_key", "Platform API key", "sk-…", secret=True, optional=True,
                       note="empty: use $AP_API_KEY"),
             FormField("project", "Default project id", "prj…", optional=True),
-        ], about="The key is stored encrypted in the local store and never shown again.")
-        self.app.push_screen(form, self._add_profile)
+        ], self._add_profile, about="The key is stored encrypted in the local store and never shown again.")
 
-    def _add_profile(self, values: dict[str, str] | None) -> None:
-        if values is None:
-            return
+    def _add_profile(self, values: dict[str, str], failed: Callable[[Exception], bool]) -> None:
         from aptui.services import profiles
 
         key = values.pop("api_key", "")
@@ -297,7 +295,7 @@ class PlatformPane(Pane):
         secret = Secret(key) if key else None
         self.run_job(f"saving profile {values['name']}", profiles.add_profile, self.ctx, values["name"],
                      values["url"], api_key=secret, default_project=values.get("project") or None,
-                     make_default=self.profile is None, cancellable=False,
+                     make_default=self.profile is None, cancellable=False, on_error=failed,
                      on_done=lambda p: (self.notify(f"profile {p.name} saved", markup=False),
                                         self._set_profile(p.name)))
 
@@ -306,25 +304,23 @@ class PlatformPane(Pane):
     def action_login(self) -> None:
         from aptui.errors import AptuiError
         from aptui.services import profiles
-        from aptui.tui.screens.form import FormField, FormScreen
+        from aptui.tui.screens.form import FormField
 
         try:
             prof = profiles.resolve_profile(self.ctx, self.profile)
         except AptuiError as err:
             self.app.report_error(err, title="log in")  # type: ignore[attr-defined]
             return
-        form = FormScreen(f"Sign in to {prof.name} as a platform user", [
+        self.open_form(f"Sign in to {prof.name} as a platform user", [
             FormField("email", "E-mail", "you@example.com", value=prof.session_user or ""),
             FormField("password", "Password", "", secret=True),
             FormField("mfa", "MFA code (if the platform asks for one)", "", secret=True, optional=True),
-        ], about="The password is sent once and never stored; the session is stored encrypted with the "
-                 "profile until it expires (7 days by default). SSO platforms: aptui profile login NAME "
-                 "--token-stdin.")
-        self.app.push_screen(form, lambda values: self._login(prof.name, values))
+        ], lambda values, failed: self._login(prof.name, values, failed), keep_secrets=False,
+            about="The password is sent once and never stored; the session is stored encrypted with the "
+                  "profile until it expires (7 days by default). SSO platforms: aptui profile login NAME "
+                  "--token-stdin.")
 
-    def _login(self, name: str, values: dict[str, str] | None) -> None:
-        if values is None:
-            return
+    def _login(self, name: str, values: dict[str, str], failed: Callable[[Exception], bool]) -> None:
         from aptui.services import sessions
 
         password, code = values.pop("password", ""), values.pop("mfa", "")
@@ -333,7 +329,8 @@ class PlatformPane(Pane):
                 self.app.remember_secret(secret)  # type: ignore[attr-defined]
         mfa = (lambda: Secret(code)) if code else None
         self.run_job(f"signing in to {name}", sessions.login, self.ctx, name, email=values.get("email", ""),
-                     password=Secret(password), mfa_prompt=mfa, cancellable=False, on_done=self._logged_in)
+                     password=Secret(password), mfa_prompt=mfa, cancellable=False, on_done=self._logged_in,
+                     on_error=failed)
 
     def _logged_in(self, result: dict[str, Any]) -> None:
         from aptui.services import platform

@@ -4,6 +4,7 @@ and a resolve report per JSON path for a whole JSON file."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -290,18 +291,16 @@ class ReferencesPane(Pane, can_focus=True):
 
     # -- JSON file --------------------------------------------------------------------------
     def action_open_file(self) -> None:
-        from aptui.tui.screens.form import FormField, FormScreen
+        from aptui.tui.screens.form import FormField
 
-        form = FormScreen("Resolve a JSON file", [FormField("path", "JSON file", "./connection-value.json")],
-                          about="Every string is walked as Activepieces' resolveObject does: references in "
-                                "arrays or inside longer strings are reported as not resolved.")
-        self.app.push_screen(form, self._open_file)
+        self.open_form("Resolve a JSON file", [FormField("path", "JSON file", "./connection-value.json")],
+                       self._open_file,
+                       about="Every string is walked as Activepieces' resolveObject does: references in "
+                             "arrays or inside longer strings are reported as not resolved.")
 
-    def _open_file(self, values: dict[str, str] | None) -> None:
-        if not values or not values.get("path"):
-            return
+    def _open_file(self, values: dict[str, str], failed: Callable[[Exception], bool]) -> None:
         path = values["path"]
-        self.run_job(f"resolving {Path(path).name}", resolve_file, self.ctx, path, self.project_ids,
+        self.run_job(f"resolving {Path(path).name}", resolve_file, self.ctx, path, self.project_ids, on_error=failed,
                      on_done=lambda report: self._show_report(Path(path).name, report))
 
     def _show_report(self, name: str, report: Any) -> None:

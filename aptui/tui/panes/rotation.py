@@ -5,6 +5,7 @@ step confirmed in a modal, abort a rotation that stopped (A)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from textual.binding import Binding
@@ -234,17 +235,15 @@ class RotationPane(Pane):
         item = self._selected()
         if item is None:
             return
-        from aptui.tui.screens.form import FormField, FormScreen
+        from aptui.tui.screens.form import FormField
 
-        form = FormScreen(f"Mark {item.id} rotated", [
+        self.open_form(f"Mark {item.id} rotated", [
             FormField("date", "When (ISO date or time; empty: now)", "2026-11-20", optional=True),
             FormField("note", "Note (where or how; never a secret)", "rotated in the AWS console", optional=True),
-        ], about="Records the rotation date aptui uses when the provider cannot tell (confidence: low).")
-        self.app.push_screen(form, lambda values: self._mark(item.id, values))
+        ], lambda values, failed: self._mark(item.id, values, failed),
+            about="Records the rotation date aptui uses when the provider cannot tell (confidence: low).")
 
-    def _mark(self, item_id: str, values: dict[str, str] | None) -> None:
-        if values is None:
-            return
+    def _mark(self, item_id: str, values: dict[str, str], failed: Callable[[Exception], bool]) -> None:
         from aptui.clock import parse_iso
         from aptui.errors import usage
         from aptui.services import rotation
@@ -259,7 +258,7 @@ class RotationPane(Pane):
                         from None
             return rotation.mark(self.ctx, item_id, at=at, note=values.get("note") or None)
 
-        self.run_job(f"marking {item_id}", mark, cancellable=False,
+        self.run_job(f"marking {item_id}", mark, cancellable=False, on_error=failed,
                      on_done=lambda found: (self.notify(f"{found.id}: recorded, due {when(found.due, due=True)}",
                                                         markup=False), self.action_refresh(),
                                             self.note_incident("contain", "mark", "ok",

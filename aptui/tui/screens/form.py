@@ -15,9 +15,11 @@ from aptui.tui.widgets.safe import SafeStatic
 from aptui.untrusted import visible
 
 
-def refilled(fields: list[FormField], values: dict[str, str]) -> list[FormField]:
-    """The same fields holding what was typed (a failed save reopens the form with them)."""
-    return [replace(f, value=values[f.name]) if values.get(f.name) else f for f in fields]
+def refilled(fields: list[FormField], values: dict[str, str], *, secrets: bool = True) -> list[FormField]:
+    """The same fields holding what was typed (a failed save reopens the form with them); with
+    ``secrets=False`` secret fields come back empty (a refused password or one-time code)."""
+    return [replace(f, value=values[f.name]) if values.get(f.name) and (secrets or not f.secret) else f
+            for f in fields]
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,15 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         self.app.clear_notifications()  # old toasts would sit over the form's fields
         fields = self.query("Input, Select")
         if fields:
-            fields.first().focus()
+            self.first_to_fill().focus()
+
+    def first_to_fill(self) -> Input | Select:
+        """The first required field still empty (a prefilled e-mail is passed over, so the password
+        typed next never lands in it), else the first field."""
+        for f in self.fields:
+            if not f.optional and not f.value and not f.choices:
+                return self.query_one(f"#f-{f.name}", Input)
+        return self.query("Input, Select").first()
 
     def values(self) -> dict[str, str]:
         out: dict[str, str] = {}
