@@ -36,6 +36,19 @@ def _print_warning(text: str) -> None:
     sys.stderr.flush()
 
 
+def tampered_rows(rows: list[dict[str, Any]], what: str) -> int:
+    """Rows whose seal does not verify (``integrity: tampered``): one STORE_TAMPERED line each on
+    stderr, and exit 3, so a listing never shows a row changed outside aptui as if it were fine."""
+    from aptui.untrusted import visible
+
+    bad = [r for r in rows if r.get("integrity") == "tampered"]
+    for r in bad:
+        sys.stderr.write(f"aptui: STORE_TAMPERED: {what} {visible(str(r.get('name')))} ({r.get('id')}) was changed "
+                         "outside aptui (its seal does not verify); none of its credentials will be used. "
+                         "Run `aptui store check`; restore from a backup, or remove and re-add it\n")
+    return Exit.STORE if bad else Exit.OK
+
+
 def app_context():
     """The services Context of this CLI invocation."""
     ctx = click.get_current_context()

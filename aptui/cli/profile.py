@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from aptui.cli.common import app_context, confirm, json_option, read_secret, run_async, yes_option
+from aptui.cli.common import app_context, confirm, json_option, read_secret, run_async, tampered_rows, yes_option
 from aptui.cli.output import emit, line, table
 from aptui.errors import Exit, usage
 from aptui.masking import Secret
@@ -83,12 +83,13 @@ def list_cmd(as_json: bool) -> int:
             line("no profiles; add one with: aptui profile add NAME --url https://ap.example.com")
             return
         table(["", "name", "url", "project", "key", "session", "tls", "server"],
-              [("*" if r["active"] else "", r["name"], r["base_url"], r["default_project"] or "", r["key_source"],
+              [("*" if r["active"] else "", r["name"] + (" [TAMPERED]" if r["integrity"] == "tampered" else ""),
+                r["base_url"], r["default_project"] or "", r["key_source"],
                 _session_cell(r), "off" if not r["verify_tls"] else ("ca-bundle" if r["ca_bundle"] else "on"),
                 r["server_version"] or "") for r in rows])
 
     emit(as_json, {"profiles": rows}, render)
-    return Exit.OK
+    return tampered_rows(rows, "profile")
 
 
 def _session_cell(row: dict) -> str:
@@ -110,6 +111,8 @@ def show_cmd(name: str | None, as_json: bool) -> int:
 
     def render() -> None:
         line(f"profile {row['name']}" + (" [default]" if row["is_default"] else ""))
+        if row["integrity"] == "tampered":
+            line("  INTEGRITY: TAMPERED: changed outside aptui; its key and session are not used")
         line(f"  url:      {row['base_url']}")
         line(f"  project:  {row['default_project'] or '-'}")
         line(f"  API key:  {row['key_source']}" + (" (SERVICE: connections, runs, pieces, cache flush)"
@@ -120,8 +123,8 @@ def show_cmd(name: str | None, as_json: bool) -> int:
                 f" (sign in: aptui profile login {row['name']})"))
         line(f"  TLS:      {'off' if not row['verify_tls'] else ('ca-bundle' if row['ca_bundle'] else 'on')}")
 
-    emit(as_json, {"profile": row}, render)
-    return Exit.OK
+    emit(as_json, {"ok": row["integrity"] == "ok", "profile": row}, render)
+    return tampered_rows([row], "profile")
 
 
 def _read_password(password_env: str | None) -> Secret:

@@ -23,18 +23,19 @@ from aptui.untrusted import visible
 
 
 def _exit_for(results: Iterable[Any], *, strict: bool = False) -> int:
-    """4 if a provider was unreachable, else 2 for ambiguous input, else 1 for any error."""
+    """3 if the store refused (a tampered or damaged row), else 4 if a provider was unreachable, else 2
+    for ambiguous input, else 1 for any error."""
     from aptui.services.references import ERROR, NOT_RESOLVED_VERDICT
 
     codes = {Exit.OK}
     for r in results:
         if r.verdict == ERROR:
             exit_code = r.error.exit_code if r.error is not None else Exit.FAILED
-            codes.add(exit_code if exit_code in (Exit.UNREACHABLE, Exit.USAGE) and
+            codes.add(exit_code if exit_code in (Exit.STORE, Exit.UNREACHABLE, Exit.USAGE) and
                       (r.error is None or r.error.code != "VALIDATION") else Exit.FAILED)
         elif strict and (r.verdict == NOT_RESOLVED_VERDICT or r.warnings):
             codes.add(Exit.FAILED)
-    for code in (Exit.UNREACHABLE, Exit.USAGE, Exit.FAILED):
+    for code in (Exit.STORE, Exit.UNREACHABLE, Exit.USAGE, Exit.FAILED):
         if code in codes:
             return code
     return Exit.OK

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from aptui.cli.common import app_context, confirm, json_option, run_async, yes_option
+from aptui.cli.common import app_context, confirm, json_option, run_async, tampered_rows, yes_option
 from aptui.cli.output import emit, line, table
 from aptui.clock import human_age, parse_iso, utc_now
 from aptui.errors import AptuiError, Exit, usage
@@ -142,6 +142,8 @@ def render_view(v: dict[str, Any]) -> None:
         ("credentials set", _age(v.get("credentialSetAt"))),
         ("created", v["created"]), ("updated", v["updated"]),
     ]
+    if v.get("integrity") == "tampered":
+        rows.insert(0, ("INTEGRITY", "TAMPERED: changed outside aptui; its credentials are not used"))
     rows += [(f"config.{k}", val) for k, val in v["config"].items()]
     rows += [("note", n) for n in v.get("notes", [])]
     for k, val in rows:
@@ -203,7 +205,7 @@ def list_cmd(project_id: str | None, provider_id: str | None, check: bool, as_js
 
     def render() -> None:
         table(["name", "id", "provider", "scope", "connected", "cached"],
-              [(v["name"], v["id"], v["providerId"],
+              [(v["name"] + (" [TAMPERED]" if v.get("integrity") == "tampered" else ""), v["id"], v["providerId"],
                 v["scope"] + (f" {','.join(v['projectIds'])}" if v["projectIds"] else ""),
                 _yes_no(v["connection"]["connected"]) if v["connection"]["configured"] else "not configured",
                 v["cache"]["entries"]) for v in views])
@@ -213,7 +215,7 @@ def list_cmd(project_id: str | None, provider_id: str | None, check: bool, as_js
             line(f"note: {note}")
 
     emit(as_json, {"data": views, "projectId": project_id, "note": note}, render)
-    return Exit.OK
+    return tampered_rows(views, "connection")
 
 
 @sm_group.command("show")
@@ -225,7 +227,7 @@ def show_cmd(connection: str, as_json: bool) -> int:
 
     v = svc.show(app_context(), connection)
     emit(as_json, v, lambda: render_view(v))
-    return Exit.OK
+    return tampered_rows([v], "connection")
 
 
 @sm_group.command("update")

@@ -79,8 +79,10 @@ def check_cmd(as_json: bool) -> int:
         data["note"] = note
 
     def render() -> None:
-        line(f"integrity: {report.integrity}; {report.checked} encrypted fields checked, "
-             f"{len(report.failures)} failed")
+        problems = len(report.failures) + len(seals.state) + len(seals.audit) + (report.integrity != "ok")
+        line(f"store check: {'ok' if report.ok else f'FAILED ({problems} problem(s), listed below)'}")
+        line(f"fields: {report.checked} encrypted fields decrypted, {len(report.failures)} failed; "
+             f"SQLite integrity_check: {report.integrity}")
         line(f"seals: {seals.sealed_rows} rows; store state: {'ok' if not seals.state else 'FAILED'}; "
              f"audit chain: {seals.audit_entries} entries, {len(seals.audit)} problems")
         if note:

@@ -180,6 +180,7 @@ def view(ctx: Context, conn: Connection, *, entries: int | None = None,
         "config": shown,
         "credentialSetAt": conn.credential_set_at,
         "notes": destination_notes(conn.provider_id, shown),
+        "integrity": "ok" if ctx.store.seal_ok(store_conn.TABLE, conn.id) else "tampered",
     }
 
 

@@ -94,6 +94,7 @@ def list_profiles(ctx: Context) -> list[dict[str, Any]]:
         data["key_source"] = key_source(p)
         data.update(session_state(p))
         data["active"] = p.id == active
+        data["integrity"] = "ok" if ctx.store.seal_ok(store_profiles.TABLE, p.id) else "tampered"
         out.append(data)
     return out
 

@@ -312,6 +312,9 @@ class Resolver:
             config = store_conn.auth(self.ctx.store, conn)
         except AptuiError as err:
             for r in items:
+                if err.exit_code == Exit.STORE:  # tampered or damaged: the store's own code, nothing used
+                    r.error = err
+                    continue
                 r.error = AptuiError(GET_SECRET_FAILED, CONFIG_INVALID, hint=err.message,
                                      params={"provider": conn.provider_id,
                                              "request": {"connectionId": conn.id, "path": r.reference.path}})

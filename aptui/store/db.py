@@ -453,6 +453,19 @@ class Store:
             except sqlite3.Error as exc:
                 raise _translate(exc, self.path) from None
 
+    def seal_ok(self, table: str, row_id: str) -> bool:
+        """Whether this row's own seal verifies: lists and views mark a row changed outside aptui
+        instead of showing it as if nothing were wrong (using a credential still needs
+        :meth:`verify_row`, which also checks the whole store's state)."""
+        with self._lock:
+            try:
+                names = self._sealed_columns.get(table)
+                if names is None:
+                    names = self._sealed_columns[table] = integrity.columns_of(self.conn, table)
+                return integrity.verify_row(self.conn, self.sealer, table, row_id, names)[0]
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from None
+
     # -- maintenance ----------------------------------------------------------------------
     def check(self) -> CheckReport:
         """Decrypt every encrypted field, verify row seals, the store state and the audit chain, and

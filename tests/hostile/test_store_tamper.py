@@ -113,6 +113,35 @@ def test_reseal_accepts_reviewed_contents_and_is_audited(run_cli, activepieces, 
     assert run_cli("platform", "projects", "list", "--profile", "prod", env=FAST).code == 0
 
 
+def test_views_of_a_tampered_row_say_so_and_exit_3(run_cli, activepieces, decoy):
+    """profile show/list and sm show/list mark a row changed outside aptui (and only that row), and a
+    reference through a tampered connection fails with the store's code, not a provider's."""
+    assert run_cli("profile", "add", "second", "--url", "https://ap.example.com", "--no-key").code == 0
+    r = run_cli("sm", "add", "--provider", "cyberark-conjur", "--name", "conj", "--set", "url=https://conjur.local",
+                "--set", "organizationAccountName=acme", "--set", "loginId=host/ci", "--set-env", "apiKey=CONJ_KEY",
+                "--no-test", "--json", env={"CONJ_KEY": "conjur-api-key-0001"})
+    assert r.code == 0, r.err
+    cid = r.json["connection"]["id"]
+    assert run_cli("profile", "show", "prod").code == 0 and run_cli("sm", "show", "conj").code == 0
+    edit(decoy, "UPDATE profiles SET base_url = ? WHERE name = 'prod'", (activepieces.url,))
+    edit(decoy, "UPDATE sm_connections SET scope = 'PLATFORM', name = 'conj2'")
+    shown = run_cli("profile", "show", "prod", "--json")
+    assert shown.code == 3 and shown.json["ok"] is False and shown.json["profile"]["integrity"] == "tampered"
+    assert "STORE_TAMPERED: profile prod" in shown.err and "store check" in shown.err
+    listed = run_cli("profile", "list")
+    assert listed.code == 3 and "prod [TAMPERED]" in listed.out and "second [TAMPERED]" not in listed.out
+    assert listed.err.count("STORE_TAMPERED") == 1
+    assert run_cli("profile", "show", "second", "--json").json["profile"]["integrity"] == "ok"
+    sm = run_cli("sm", "show", "conj2")
+    assert sm.code == 3 and "TAMPERED" in sm.out and "STORE_TAMPERED: connection conj2" in sm.err
+    assert run_cli("sm", "list", "--json").json["data"][0]["integrity"] == "tampered"
+    ref = run_cli("ref", "test", "{{" + cid + "|ap_sep_v1|prod/db-password}}", "--json", env=FAST)
+    assert ref.code == 3, (ref.code, ref.out, ref.err)
+    assert ref.json["error"]["code"] == "STORE_TAMPERED"
+    check = run_cli("store", "check")
+    assert check.code == 1 and check.out.splitlines()[0].startswith("store check: FAILED (")
+
+
 # -- the audit log -------------------------------------------------------------------------------
 
 def _store_with_log(home, n=6) -> None:

@@ -55,3 +55,23 @@ async def test_the_footer_shows_more_keys_when_wider(make_app):
         await pilot.pause(0.1)
         assert len(app.screen.query(FooterKey)) > narrow
         assert ": Commands" in screen_text(app).split("\n")[39]
+
+
+async def test_the_migrate_screen_footer_fits_80_columns(make_app):
+    """QA: the migrate screen's footer ended in a cut "? H"."""
+    from aptui.tui.screens.migrate import MigrateScreen
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "escape", "m")
+        await settle(pilot)
+        assert isinstance(app.screen, MigrateScreen)
+        await pilot.pause(0.1)
+        bottom = screen_text(app).split("\n")[SIZE[1] - 1]
+        keys = list(app.screen.query(FooterKey))
+        shown = [f"{k.key_display} {k.description}" for k in keys]
+        assert {"? Help", "q Quit"} <= set(shown), shown
+        for text in shown:
+            assert text in bottom, (text, bottom)
+        assert max(k.region.right for k in keys) <= SIZE[0]

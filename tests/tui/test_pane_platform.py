@@ -163,6 +163,23 @@ async def test_a_profile_without_key_is_a_clear_error(make_app, ctx, activepiece
         assert not activepieces.calls()
 
 
+async def test_a_profile_without_a_project_says_p_picks_one(make_app, ctx, activepieces):
+    """Not "no app connections in this project" when no project is chosen."""
+    from aptui.masking import Secret
+    from aptui.store import profiles
+
+    profiles.create(ctx.store, "noproj", activepieces.url, api_key=Secret(activepieces.api_key), make_default=True)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = await open_platform(pilot, app)
+        assert app.errors[-1].code == "PROJECT_REQUIRED"
+        assert table.shown_empty_text() == "no project chosen — p picks one"
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, ChoiceModal), "p picks the project, as the list says"
+
+
 async def test_no_profile_is_a_clear_error(make_app, activepieces):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

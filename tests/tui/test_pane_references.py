@@ -39,6 +39,15 @@ async def type_ref(pilot, app, text: str) -> None:
     assert box.value == text
 
 
+async def resolve_in_pane_2(pilot, app) -> None:
+    """Open pane 2, type the reference to prod/api-keys:slack_token and test it live (enter)."""
+    await settle(pilot)
+    await pilot.press("2")
+    await type_ref(pilot, app, "{{" + CONN + "|ap_sep_v1|prod/api-keys:slack_token}}")
+    await pilot.press("enter")
+    await settle(pilot)
+
+
 async def test_offline_validation_as_you_type(make_app, aws_conn):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -68,11 +77,7 @@ async def test_live_test_masked_reveal_remask_and_copy(make_app, ctx, aws_conn):
     ctx.settings.reveal_seconds = 1.0
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("2")
-        await type_ref(pilot, app, "{{" + CONN + "|ap_sep_v1|prod/api-keys:slack_token}}")
-        await pilot.press("enter")
-        await settle(pilot)
+        await resolve_in_pane_2(pilot, app)
         assert verdict(app) == "● resolves — fetched live; the value is below, masked"
         widget = app.query_one("#ref-value", RevealableSecret)
         assert app.focused is app.query_one("#ref-input")  # typing goes on into the input
@@ -173,11 +178,7 @@ async def test_after_a_live_test_typing_still_goes_to_the_input(make_app, aws_co
     """Issue 18 item 3: `4`, `o` or `q` typed after a successful test are text, not pane keys."""
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("2")
-        await type_ref(pilot, app, "{{" + CONN + "|ap_sep_v1|prod/api-keys:slack_token}}")
-        await pilot.press("enter")
-        await settle(pilot)
+        await resolve_in_pane_2(pilot, app)
         assert verdict(app).startswith("● resolves")
         box = app.query_one("#ref-input", Input)
         before = box.value
@@ -185,6 +186,42 @@ async def test_after_a_live_test_typing_still_goes_to_the_input(make_app, aws_co
         await settle(pilot)
         assert box.value == before + "4oq" and app.focused is box
         assert app.current_pane().PANE_ID == "refs" and app.is_running
+
+
+async def test_hints_under_the_input_say_esc_comes_before_the_pane_keys(make_app, aws_conn, tmp_path):
+    """While the input has the focus, `v`, `y` and `o` type into it: the value line and the status line
+    say "esc, then …" (the README's walkthrough follows them); after esc they name the keys alone. A
+    failed job's line stays until the next job succeeds, then the resting hint is back."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await resolve_in_pane_2(pilot, app)
+        value = app.query_one("#ref-value", RevealableSecret)
+        status = app.query_one("#refs-status", Static)
+        assert "esc, then v reveal · y copy" in str(value.render())
+        assert str(status.render()).startswith("esc, then o opens a JSON file")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "   v reveal · y copy" in str(value.render()) and "esc, then" not in str(value.render())
+        assert str(status.render()).startswith("o opens a JSON file")
+        await pilot.press("v")
+        await pilot.pause()
+        assert TOKEN in str(value.render()), "v right after esc reveals, as the hint says"
+        await pilot.press("o")
+        await pilot.pause()
+        app.screen.query_one("#f-path", Input).value = str(tmp_path / "missing.json")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.press("escape")  # the form came back; leave it
+        await settle(pilot)
+        assert "resolving missing.json: failed" in str(status.render())
+        good = tmp_path / "value.json"
+        good.write_text(json.dumps({"token": "plain"}))
+        await pilot.press("o")
+        await pilot.pause()
+        app.screen.query_one("#f-path", Input).value = str(good)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "failed" not in str(status.render()), "a success ends the old failure's line"
 
 
 async def test_a_reference_is_started_from_pane_1_and_ids_complete(make_app, aws_conn):
@@ -216,3 +253,30 @@ async def test_a_reference_is_started_from_pane_1_and_ids_complete(make_app, aws
         await pilot.press("right")
         await settle(pilot)
         assert box.value == "{{" + CONN + "|ap_sep_v1|"
+
+
+async def test_help_lists_the_filter_only_when_there_is_a_report_to_filter(make_app, tmp_path):
+    from aptui.tui.screens.help import collect_sections
+
+    def listed(app) -> list[str]:
+        return [desc for _, rows in collect_sections(app, app.pane("refs")) for _, desc in rows]
+
+    doc = tmp_path / "value.json"
+    doc.write_text(json.dumps({"token": "plain"}))
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "escape")
+        await settle(pilot)
+        assert "Test live" in listed(app) and "Filter" not in listed(app)
+        await pilot.press("o")
+        await pilot.pause()
+        app.screen.query_one("#f-path", Input).value = str(doc)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        app.query_one("#ref-doc", VirtualTable).focus()
+        await pilot.pause()
+        assert "Filter" in listed(app)
+        await pilot.press("slash")
+        await pilot.pause()
+        assert app.query_one("#ref-doc-filter").has_focus

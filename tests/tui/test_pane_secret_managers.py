@@ -167,3 +167,24 @@ async def test_a_vault_form_survives_a_timeout(make_app, ctx):
             assert {n: form.query_one(f"#f-{n}", Input).value for n in typed} == typed
     finally:
         silent.close()
+
+
+async def test_a_row_changed_outside_aptui_is_marked_tampered(make_app, ctx):
+    """A connection whose seal does not verify is never listed as fine (QA: views showed it as ok)."""
+    import sqlite3
+
+    from aptui.store import connections as store_conn
+
+    for name in ("conj", "other"):
+        store_conn.create(ctx.store, provider_id="cyberark-conjur", name=name, tested_ok=True,
+                          config={"organizationAccountName": "acme", "loginId": "host/ci",
+                                  "url": "https://conjur.local", "apiKey": "conjur-key-0001"})
+    db = sqlite3.connect(str(ctx.paths.store_file), isolation_level=None)
+    db.execute("UPDATE sm_connections SET last_test_ok = 0 WHERE name = 'conj'")  # any sealed column
+    db.close()
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.query_one("#sm-table", VirtualTable)
+        cells = {r.cells[1]: str(r.cells[0]) for r in table._rows}
+        assert cells == {"conj": "✗ tampered", "other": "● ok"}

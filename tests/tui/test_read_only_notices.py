@@ -6,7 +6,7 @@ from __future__ import annotations
 from aptui.tui.widgets.secret import RevealableSecret
 from tests.tui.conftest import settle
 from tests.tui.hostile import screen_text
-from tests.tui.test_pane_references import CONN, TOKEN, aws_conn, type_ref  # noqa: F401  (fixture)
+from tests.tui.test_pane_references import CONN, TOKEN, aws_conn, resolve_in_pane_2, type_ref  # noqa: F401  (fixture)
 
 
 async def test_a_refused_key_says_so_in_one_line(make_app, ctx):
@@ -33,11 +33,7 @@ async def test_reveal_is_off_in_read_only(make_app, ctx, aws_conn):  # noqa: F81
     ctx.settings.read_only = True
     app = make_app()
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
-        await settle(pilot)
-        await pilot.press("2")
-        await type_ref(pilot, app, "{{" + CONN + "|ap_sep_v1|prod/api-keys:slack_token}}")
-        await pilot.press("enter")
-        await settle(pilot)
+        await resolve_in_pane_2(pilot, app)
         widget = app.query_one("#ref-value", RevealableSecret)
         assert widget.secret is not None and "v reveal" not in str(widget.render())
         await pilot.press("escape", "v")

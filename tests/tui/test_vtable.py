@@ -79,6 +79,15 @@ async def test_filter_keeps_the_cursor_row_and_clamps():
         assert t.current_row is None and t.shown == 0
         await pilot.press("down", "enter")  # no crash on an empty view
         assert app.selected == []
+        await pilot.pause()
+        from tests.tui.hostile import screen_text
+
+        text = screen_text(app)
+        assert "no match for 'nothing matches this' among 100" in text
+        assert t.empty_text not in text  # not the empty list's own text ("no connections yet — press a")
+        t.set_filter("")
+        t.set_rows([])
+        assert t.shown_empty_text() == t.empty_text
 
 
 async def test_append_rows_while_loading():

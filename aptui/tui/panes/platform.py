@@ -366,10 +366,12 @@ class PlatformPane(Pane):
     def _load_failed(self, err: Exception) -> bool:
         """No profile (or no key): the list says what to do instead of "no app connections"."""
         code = getattr(err, "code", "")
-        if code not in ("PROFILE_MISSING", "API_KEY_MISSING"):
+        texts = {"PROFILE_MISSING": "no Activepieces profile — n adds one",
+                 "API_KEY_MISSING": "this profile has no API key — n adds a profile with one",
+                 "PROJECT_REQUIRED": "no project chosen — p picks one"}
+        if code not in texts:
             return False
-        text = "no Activepieces profile — n adds one" if code == "PROFILE_MISSING" else \
-            "this profile has no API key — n adds a profile with one"
+        text = texts[code]
         table = self.table()
         table.empty_text = text
         table.refresh()

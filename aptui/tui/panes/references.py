@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.suggester import Suggester
@@ -22,6 +23,7 @@ from aptui.tui.widgets.secret import RevealableSecret
 from aptui.tui.widgets.status import JobStatus
 from aptui.tui.widgets.vtable import Column, Row, VirtualTable
 
+IDLE = "o opens a JSON file and resolves every reference in it"
 MARKS = {"valid": "✓ valid", "resolves": "● resolves", "error": "✗ error", "passthrough": "○ passthrough",
          "not-resolved-by-activepieces": "○ not resolved"}
 PLACEHOLDER = "{{connectionId|ap_sep_v1|path}}  — type or paste; enter tests it live"
@@ -142,7 +144,22 @@ class ReferencesPane(Pane, can_focus=True):
             yield VirtualTable([Column("JSON path", max_width=32), Column("verdict", 16),
                                 Column("connection", max_width=18), Column("detail")],
                                empty_text="o opens a JSON file", id="ref-doc")
-        yield JobStatus("o opens a JSON file and resolves every reference in it", id="refs-status")
+        yield JobStatus(IDLE, id="refs-status")
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._say_keys()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self.call_after_refresh(self._say_keys)  # after the focus has moved on
+
+    def on_focus(self, event: events.Focus) -> None:
+        self._say_keys()
+
+    def _say_keys(self) -> None:
+        """While the input has the focus, letters type into it: the pane's hints say esc comes first."""
+        typing = self.app.focused is self.query_one("#ref-input", Input)
+        self.query_one("#ref-value", RevealableSecret).set_keys_after("esc, then " if typing else "")
+        self.query_one(JobStatus).set_resting(f"esc, then {IDLE}" if typing else IDLE)
 
     def on_show(self) -> None:
         def names() -> list[tuple[str, str]]:
@@ -191,9 +208,13 @@ class ReferencesPane(Pane, can_focus=True):
             return
         self.focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter":  # / filters a JSON file's report: only while one is shown
+            return bool(self.query_one("#ref-doc-box").display)
+        return super().check_action(action, parameters)
+
     def action_filter(self) -> None:
-        if self.query_one("#ref-doc-box").display:
-            self.query_one(FilterBox).open()
+        self.query_one(FilterBox).open()
 
     # -- live validation ------------------------------------------------------------------
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -327,6 +348,7 @@ class ReferencesPane(Pane, can_focus=True):
         counts = report.counts()
         summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
         self.query_one("#ref-doc-title", SafeStatic).update(f"{name}: {summary or 'no strings'}")
+        self.refresh_bindings()  # / (filter) now has a report to filter
         self.query_one("#ref-doc-box").display = True
         table = self.query_one("#ref-doc", VirtualTable)
         table.set_rows(rows)

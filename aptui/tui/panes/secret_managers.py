@@ -104,8 +104,12 @@ class SecretManagersPane(Pane):
         rows = []
         for v in views:
             projects = ",".join(v["projectIds"]) if v["scope"] == "PROJECT" else "all"
+            if v.get("integrity") == "tampered":  # changed outside aptui: never shown as fine
+                state = status_cell(self.app, False, labels=("", "✗ tampered", ""))
+            else:
+                state = status_cell(self.app, v["connection"]["connected"])
             rows.append(Row(v["id"], (
-                status_cell(self.app, v["connection"]["connected"]), v["name"], v["id"], v["providerId"], v["scope"],
+                state, v["name"], v["id"], v["providerId"], v["scope"],
                 projects, ago(v["lastTest"]["at"]),
                 f"{v['cache']['entries']} · ttl {seconds(v['cache']['valueTtl'])}")))  # entries · value TTL
         table = self.query_one(VirtualTable)

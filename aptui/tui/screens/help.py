@@ -30,7 +30,7 @@ def collect_sections(app: App, pane: Pane | None) -> list[Section]:
     groups: dict[str, dict[tuple[str, str], list[str]]] = {}
     for key, active in app.screen.active_bindings.items():
         node, binding = active.node, active.binding
-        if not binding.description:
+        if not binding.description or not active.enabled:  # a key that does nothing here is not listed
             continue
         if node is app:
             group = "Everywhere"

@@ -13,8 +13,9 @@ from typing import Any
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from aptui.tui.widgets.footer import FittingFooter
 from aptui.tui.widgets.vtable import Column, Row, VirtualTable
 
 HELP = ("o picks the sources (JSON/YAML) and the target · n applies the next step · a applies every step · "
@@ -63,7 +64,7 @@ class MigrateScreen(Screen):
                                empty_text="steps appear once a plan is made", id="mig-steps")
             yield Static("", id="mig-diff", markup=False)
             yield Static(HELP, id="mig-status", classes="hint", markup=False)
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self.query_one("#mig-plan", VirtualTable).focus()

@@ -34,6 +34,7 @@ class RevealableSecret(SafeStatic, can_focus=True):
         self._secret = value
         self.label = label
         self.reveal_seconds = reveal_seconds
+        self.keys_after = ""  # e.g. "esc, then ": while an input has the focus, v and y type into it
         self._timer: Timer | None = None
 
     @property
@@ -55,8 +56,13 @@ class RevealableSecret(SafeStatic, can_focus=True):
             text = f"{self.label}: {self._secret.reveal()}   (revealed; re-masks in {self.reveal_seconds:g}s)"
         else:
             keys = "y copy" if self._read_only() else "v reveal · y copy"
-            text = f"{self.label}: {self._secret.masked()}   {keys}"
+            text = f"{self.label}: {self._secret.masked()}   {self.keys_after}{keys}"
         self.update(text)
+
+    def set_keys_after(self, text: str) -> None:
+        if text != self.keys_after:
+            self.keys_after = text
+            self._render_value()
 
     def watch_revealed(self, value: bool) -> None:
         self.set_class(value, "-revealed")

@@ -12,7 +12,8 @@ FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
 class JobStatus(SafeStatic):
-    """``start(label)`` shows a spinner until ``stop(text)``; idle it shows plain text."""
+    """``start(label)`` shows a spinner until ``stop(text)``; idle it shows plain text: the last
+    failure until the next job succeeds, then the pane's resting hint again."""
 
     DEFAULT_CSS = """
     JobStatus { dock: bottom; height: 1; padding: 0 1; color: $text-muted; }
@@ -22,6 +23,7 @@ class JobStatus(SafeStatic):
     def __init__(self, text: str = "", *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(text, id=id, classes=classes, markup=False)
         self._idle_text = text
+        self._resting = text
         self._label = ""
         self._frame = 0
         self._timer: Timer | None = None
@@ -51,11 +53,18 @@ class JobStatus(SafeStatic):
             self._timer.stop()
             self._timer = None
         self.remove_class("-busy")
-        if text is not None:
-            self._idle_text = text
+        self._idle_text = text if text is not None else self._resting  # a success ends an old failure
         self.update(self._idle_text)
 
     def set_text(self, text: str) -> None:
-        self._idle_text = text
+        """Show ``text`` now and rest on it."""
+        self._idle_text = self._resting = text
         if not self.busy:
             self.update(text)
+
+    def set_resting(self, text: str) -> None:
+        """Change the resting hint; a failure on screen stays until the next job."""
+        showing = self._idle_text == self._resting
+        self._resting = text
+        if showing:
+            self.set_text(text)

@@ -245,7 +245,14 @@ class VirtualTable(ScrollView, can_focus=True):
         if row is not None:
             self.post_message(self.Selected(self, row))
         else:  # enter on an empty list: say so rather than nothing
-            self.notify(f"nothing selected: {self.empty_text}", severity="warning", markup=False)
+            self.notify(f"nothing selected: {self.shown_empty_text()}", severity="warning", markup=False)
+
+    def shown_empty_text(self) -> str:
+        """What an empty view says: the list's own text, or, when rows exist but the filter hides them
+        all, that the filter matched nothing (not "no connections yet — press a")."""
+        if self._rows and self._filter.strip():
+            return f"no match for {visible(self._filter.strip())!r} among {len(self._rows)} — esc clears the filter"
+        return self.empty_text
 
     # -- rendering ----------------------------------------------------------------------
     def shown_columns(self) -> list[int]:
@@ -317,7 +324,7 @@ class VirtualTable(ScrollView, can_focus=True):
         if not self._view:
             if y == 1:
                 style = base + self.get_component_rich_style("vtable--empty")
-                return Strip([Segment(" " + self.empty_text, style)]).extend_cell_length(width, base)
+                return Strip([Segment(" " + self.shown_empty_text(), style)]).extend_cell_length(width, base)
             return Strip.blank(width, base)
         if index >= len(self._view):
             return Strip.blank(width, base)
