@@ -46,10 +46,15 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def console(stderr: bool = False):
+def console(stderr: bool = False, *, unbounded: bool = False):
+    """``unbounded``: off a terminal (a pipe, a file) lines are as long as their content, so a table's
+    URLs and ids reach ``grep`` and ``cut`` whole instead of cut at 80 columns."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    out = Console(stderr=stderr, highlight=False, soft_wrap=False)
+    if unbounded and not out.is_terminal:
+        out = Console(stderr=stderr, highlight=False, soft_wrap=False, width=4096)
+    return out
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None) -> None:
@@ -66,7 +71,7 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str |
         t.add_column(Text(visible(c)))
     for row in rows:
         t.add_row(*(Text("" if c is None else visible(c)) for c in row))
-    console().print(t)
+    console(unbounded=True).print(t)
 
 
 def emit(as_json: bool, data: Any, render: Callable[[], None]) -> None:

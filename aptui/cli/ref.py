@@ -22,9 +22,11 @@ from aptui.errors import Exit, usage
 from aptui.untrusted import visible
 
 
-def _exit_for(results: Iterable[Any], *, strict: bool = False) -> int:
+def _exit_for(results: Iterable[Any], *, strict: bool = False, single: bool = False) -> int:
     """3 if the store refused (a tampered or damaged row), else 4 if a provider was unreachable, else 2
-    for ambiguous input, else 1 for any error."""
+    for ambiguous input, else 1 for any error. ``single`` (one reference asked about): a broken
+    lookalike that Activepieces passes through unchanged fails too, rather than "ok, not a reference"."""
+    from aptui.references.grammar import BROKEN
     from aptui.services.references import ERROR, NOT_RESOLVED_VERDICT
 
     codes = {Exit.OK}
@@ -33,7 +35,8 @@ def _exit_for(results: Iterable[Any], *, strict: bool = False) -> int:
             exit_code = r.error.exit_code if r.error is not None else Exit.FAILED
             codes.add(exit_code if exit_code in (Exit.STORE, Exit.UNREACHABLE, Exit.USAGE) and
                       (r.error is None or r.error.code != "VALIDATION") else Exit.FAILED)
-        elif strict and (r.verdict == NOT_RESOLVED_VERDICT or r.warnings):
+        elif (strict and (r.verdict == NOT_RESOLVED_VERDICT or r.warnings)) or \
+                (single and any(w.label == BROKEN for w in r.warnings)):
             codes.add(Exit.FAILED)
     for code in (Exit.STORE, Exit.UNREACHABLE, Exit.USAGE, Exit.FAILED):
         if code in codes:
@@ -106,7 +109,7 @@ def parse_cmd(reference: str, provider_id: str | None, projects: tuple[str, ...]
 
     r = svc.parse_reference(app_context(), reference, provider_id=provider_id, project_ids=list(projects) or None)
     emit(as_json, r.to_dict(), lambda: render_result(r))
-    return _exit_for([r])
+    return _exit_for([r], single=True)
 
 
 @ref_group.command("test")
@@ -124,7 +127,7 @@ def test_cmd(reference: str, projects: tuple[str, ...], reveal: bool, no_cache: 
     if reveal:
         _audit_reveal(ctx, [r])
     emit(as_json, r.to_dict(reveal=reveal), lambda: render_result(r, reveal=reveal))
-    return _exit_for([r])
+    return _exit_for([r], single=True)
 
 
 def _read_limited(file: str) -> tuple[bytes, str]:

@@ -129,3 +129,12 @@ def test_audit_log_filter(run_cli):
 def test_read_only_refuses_rekey(run_cli):
     r = run_cli("--read-only", "store", "rekey")
     assert r.code == 2 and "READ_ONLY" in r.err
+
+
+def test_tables_off_a_terminal_keep_long_values_whole(run_cli):
+    """QA: `aptui profile list | grep` saw URLs cut at 80 columns."""
+    url = "https://activepieces.a-very-long-subdomain-for-this-test.internal.example.com/with/a/path"
+    assert run_cli("profile", "add", "a-rather-long-profile-name", "--url", url, "--no-key").code == 0
+    r = run_cli("profile", "list", env={"COLUMNS": "80"})
+    assert r.code == 0 and url in r.out and "a-rather-long-profile-name" in r.out
+    assert all("…" not in line for line in r.out.splitlines())

@@ -93,6 +93,10 @@ async def test_open_continue_and_close_an_incident(app, ctx, scene, activepieces
         with open(path) as fh:
             text = fh.read()
         assert f"# Incident {inc_id}" in text and all(c not in text for c in scene.canaries())
+        app.clear_notifications()
+        await pilot.press("c")  # QA: c on a closed incident said nothing
+        await pilot.pause()
+        assert [n.message for n in app._notifications] == ["this incident is closed; e exports its timeline"]
 
 
 async def test_skip_and_rotated_elsewhere(app, ctx, aws_conn):

@@ -108,3 +108,13 @@ def test_scan(run_cli, aws_conn, tmp_path):
     assert r.err == ""  # no progress bar when stderr is not a terminal
     text = run_cli("ref", "scan", str(tmp_path), "--no-test")
     assert text.code == 0 and "a.json:2" in text.out
+
+
+def test_a_broken_lookalike_fails_parse_and_test(run_cli):
+    """`{{id|ap_sep_v1|}}` is passed through unchanged by Activepieces (ref-015): asked about one
+    reference, that is a failure (exit 1), not "ok"; plain text stays exit 0."""
+    for command in ("parse", "test"):
+        r = run_cli("ref", command, "{{awsConn00000000000001|ap_sep_v1|}}", "--json")
+        assert r.code == 1, (command, r.out, r.err)
+        assert r.json["verdict"] == "passthrough" and r.json["warnings"][0]["label"] == "broken-reference"
+    assert run_cli("ref", "parse", "just a plain value").code == 0

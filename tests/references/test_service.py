@@ -217,14 +217,16 @@ async def test_provider_bug_never_leaks_its_text(ctx, fake_provider):
     assert r.verdict == svc.ERROR and "s3cr3t" not in r.error.message and "RuntimeError" in r.error.message
 
 
-async def test_tampered_config_is_config_invalid(ctx, fake_provider):
+async def test_a_tampered_config_fails_with_the_stores_code(ctx, fake_provider):
+    """Not a provider's "configuration is not valid": the store refused the row (exit 3), and nothing
+    was fetched with it."""
     _aws(ctx)
     with ctx.store.transaction() as conn:
         blob = conn.execute("SELECT auth FROM sm_connections WHERE id=?", (AWS,)).fetchone()[0]
         conn.execute("UPDATE sm_connections SET auth=? WHERE id=?", (blob[:-1] + bytes([blob[-1] ^ 1]), AWS))
     r = await svc.test_reference(ctx, ref("a:b"))
-    assert r.error.code == "SECRET_MANAGER_GET_SECRET_FAILED"
-    assert r.error.message == "Secret manager configuration is not valid" and r.error.params["provider"] == "aws"
+    assert r.verdict == svc.ERROR and r.error.code in ("STORE_TAMPERED", "STORE_FIELD_TAMPERED")
+    assert r.error.exit_code == Exit.STORE and not fake_provider.fetched_paths
 
 
 async def test_update_and_remove_invalidate_the_cache(ctx, fake_provider):

@@ -141,11 +141,14 @@ async def test_referenced_aws_secrets_are_items_with_describe_secret_dates(ctx, 
     assert any("every 30 days" in n for n in db.notes)
 
 
-async def test_missing_aws_secret_is_unknown_with_the_reason(ctx, aws_conn):
+async def test_a_secret_deleted_after_it_resolved_is_unknown_with_the_reason(ctx, aws_conn):
     conn = aws_conn("prod-aws")
-    ctx.audit("ref.test", "{{" + conn.id + "|ap_sep_v1|gone/secret:key}}", "SECRET_MANAGER_GET_SECRET_FAILED")
-    item = by_id(await rot_items.list_items(ctx))["aws-secret:prod-aws/gone/secret"]
+    ctx.audit("ref.test", "{{" + conn.id + "|ap_sep_v1|gone/secret:key}}", "ok")  # resolved once, then deleted
+    ctx.audit("ref.test", "{{" + conn.id + "|ap_sep_v1|typo/secret:key}}", "SECRET_MANAGER_GET_SECRET_FAILED")
+    items = by_id(await rot_items.list_items(ctx))
+    item = items["aws-secret:prod-aws/gone/secret"]
     assert item.state == rot_items.UNKNOWN and any("ResourceNotFound" in n for n in item.notes)
+    assert "aws-secret:prod-aws/typo/secret" not in items  # never resolved: not a credential to track
 
 
 async def test_conjur_and_profiles_use_recorded_dates(ctx, monkeypatch):

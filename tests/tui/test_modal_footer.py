@@ -42,3 +42,17 @@ async def test_the_welcome_screen_keeps_the_header_with_its_own_footer(make_app,
         assert "aptui — v" in rows[0]  # the box fits between the header and the footer
         assert "Press enter or esc to continue." in "\n".join(rows) and "Continue" in rows[SIZE[1] - 1]
         assert " Add" not in rows[SIZE[1] - 1]  # not pane 1's keys
+
+
+@pytest.mark.parametrize("name", ["confirm", "confirm-typed", "choice", "form"])
+async def test_no_old_toast_sits_over_a_question(make_app, name):
+    """QA: a "saved …" toast covered the delete dialog's buttons; a modal that asks clears them."""
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.notify("saved prod-aws (aws, PLATFORM); references to it: {{abc|ap_sep_v1|<path>}}")
+        await pilot.pause()
+        assert app._notifications
+        await app.push_screen(modal_cases()[name]())
+        await pilot.pause()
+        assert not app._notifications and "saved prod-aws" not in screen_text(app)

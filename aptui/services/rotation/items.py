@@ -350,14 +350,15 @@ def _recorded(ctx: Context, item: Item, recs: dict[str, store_rot.Record], conn:
 # -- discovery ----------------------------------------------------------------------------------------
 
 def known_aws_secrets(ctx: Context, conn: Connection) -> list[str]:
-    """Secret names aptui has seen referenced through ``conn``: cache entries, reference audit
-    rows, and rotation records."""
+    """Secret names aptui has seen resolve through ``conn``: cache entries, successful reference audit
+    rows, and rotation records (a reference that never resolved, a typo, is no credential to track)."""
     from aptui.references import grammar
 
     names: set[str] = set()
     for row in ctx.store.query("SELECT path FROM cache_entries WHERE connection_id = ?", (conn.id,)):
         names.add(str(row["path"]).split(":", 1)[0])
-    for row in ctx.store.query("SELECT DISTINCT target FROM audit_log WHERE action LIKE 'ref.%' AND target LIKE ?",
+    for row in ctx.store.query("SELECT DISTINCT target FROM audit_log WHERE action LIKE 'ref.%' "
+                               "AND outcome IN ('ok', 'cached') AND target LIKE ?",
                                ("%" + conn.id + "%",)):
         parsed = grammar.parse(row["target"])
         if isinstance(parsed, grammar.Reference) and parsed.connection_id == conn.id and ":" in parsed.path:

@@ -8,6 +8,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from aptui.tui.toasts import clear_toasts
 from aptui.tui.widgets.footer import ModalFooter
 from aptui.tui.widgets.safe import SafeStatic
 from aptui.untrusted import visible
@@ -39,6 +40,7 @@ class ChoiceModal(ModalScreen[str | None]):
         yield ModalFooter()
 
     def on_mount(self) -> None:
+        clear_toasts(self.app)  # an old toast would sit over the options
         lst = self.query_one(OptionList)
         lst.focus()
         keys = [k for k, _ in self.options]

@@ -7,6 +7,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input
 
+from aptui.tui.toasts import clear_toasts
 from aptui.tui.widgets.footer import ModalFooter
 from aptui.tui.widgets.inputs import TextInput
 from aptui.tui.widgets.safe import SafeStatic
@@ -62,6 +63,7 @@ class ConfirmModal(ModalScreen[bool]):
         yield ModalFooter()
 
     def on_mount(self) -> None:
+        clear_toasts(self.app)  # an old toast would sit over the question and its buttons
         if self.typed_name:
             self.query_one("#confirm-typed", Input).focus()
         else:

@@ -9,6 +9,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
 
+from aptui.tui.toasts import clear_toasts
 from aptui.tui.widgets.footer import ModalFooter
 from aptui.tui.widgets.inputs import TextInput
 from aptui.tui.widgets.safe import SafeStatic
@@ -80,7 +81,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         yield ModalFooter()
 
     def on_mount(self) -> None:
-        self.app.clear_notifications()  # old toasts would sit over the form's fields
+        clear_toasts(self.app)  # old toasts would sit over the form's fields
         fields = self.query("Input, Select")
         if fields:
             self.first_to_fill().focus()
