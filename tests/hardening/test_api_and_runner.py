@@ -151,7 +151,7 @@ async def test_nothing_to_audit(ctx):
         await audit_hardening(ctx, HardeningOptions(url="https://ap.example.com", live_url=False))
     with pytest.raises(AptuiError) as exc:
         await audit_hardening(ctx, HardeningOptions(env_file=FIXTURES / "good.env", stale_days=0))
-    assert "stale-days" in exc.value.message
+    assert "stale days" in exc.value.message
 
 
 async def test_bad_inputs_fail_before_the_network(ctx, free_port):
