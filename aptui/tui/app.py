@@ -27,6 +27,7 @@ from aptui import __version__, timing
 from aptui.errors import AptuiError
 from aptui.masking import redact
 from aptui.tui.clipboard import passthrough
+from aptui.tui.early_keys import HoldsEarlyKeys
 from aptui.tui.hints import for_console
 from aptui.tui.jobs import ServiceRunner, describe
 from aptui.tui.messages import ErrorReported, JobFinished
@@ -54,7 +55,7 @@ def _palette_provider():
     return AptuiCommands
 
 
-class AptuiApp(App[int]):
+class AptuiApp(HoldsEarlyKeys, App[int]):
     """Keyboard-first; every pane is reachable with its number key; nothing needs a mouse.
 
     ``ctx`` is the services Context, or a function building one: then ``paths`` and ``settings``

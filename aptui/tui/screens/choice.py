@@ -8,6 +8,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from aptui.tui.early_keys import release_keys
 from aptui.tui.toasts import clear_toasts
 from aptui.tui.widgets.footer import ModalFooter
 from aptui.tui.widgets.safe import SafeStatic
@@ -24,6 +25,7 @@ class ChoiceModal(ModalScreen[str | None]):
     ChoiceModal .choice-title { text-style: bold; color: $primary; }
     ChoiceModal OptionList { height: auto; max-height: 16; }
     """
+    HOLDS_EARLY_KEYS = True
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="choice.cancel")]
 
     def __init__(self, title: str, options: list[tuple[str, str]], *, current: str | None = None) -> None:
@@ -46,6 +48,7 @@ class ChoiceModal(ModalScreen[str | None]):
         keys = [k for k, _ in self.options]
         if self.current in keys:
             lst.highlighted = keys.index(self.current)
+        release_keys(self.app)  # a down or enter typed right after the key that opened it
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

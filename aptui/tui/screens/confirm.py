@@ -7,6 +7,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input
 
+from aptui.tui.early_keys import release_keys
 from aptui.tui.toasts import clear_toasts
 from aptui.tui.widgets.footer import ModalFooter
 from aptui.tui.widgets.inputs import TextInput
@@ -30,6 +31,8 @@ class ConfirmModal(ModalScreen[bool]):
     ConfirmModal Horizontal { height: auto; align-horizontal: right; }
     ConfirmModal Button { margin: 0 0 0 1; min-width: 12; }
     """
+    HOLDS_EARLY_KEYS = True  # held, then dropped: a y typed before the question showed is no answer
+    REFUSES_EARLY_KEYS = True
     BINDINGS = [
         Binding("y", "confirm", "Yes", id="confirm.yes"),
         Binding("n,escape", "cancel", "No", id="confirm.no"),
@@ -68,6 +71,7 @@ class ConfirmModal(ModalScreen[bool]):
             self.query_one("#confirm-typed", Input).focus()
         else:
             self.query_one("#confirm-no", Button).focus()
+        release_keys(self.app)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (action == "confirm" and self.typed_name)

@@ -9,6 +9,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
 
+from aptui.tui.early_keys import release_keys
 from aptui.tui.toasts import clear_toasts
 from aptui.tui.widgets.footer import ModalFooter
 from aptui.tui.widgets.inputs import TextInput
@@ -37,6 +38,8 @@ class FormField:
 
 class FormScreen(ModalScreen[dict[str, str] | None]):
     """Returns ``{name: value}`` (strings; secret values only in this dict) or None when cancelled."""
+
+    HOLDS_EARLY_KEYS = True
 
     DEFAULT_CSS = """
     FormScreen { align: center middle; }
@@ -85,6 +88,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         fields = self.query("Input, Select")
         if fields:
             self.first_to_fill().focus()
+        release_keys(self.app)  # what was typed while the form opened goes into its first field
 
     def first_to_fill(self) -> Input | Select:
         """The first required field still empty (a prefilled e-mail is passed over, so the password
